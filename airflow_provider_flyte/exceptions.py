@@ -1,0 +1,70 @@
+"""Exceptions the provider raises, one per way a Flyte execution can end badly.
+
+Distinct classes let users write ``on_failure_callback`` logic (or retry policies) per cause.
+An abort is an ``AirflowFailException``: a person or system stopped the execution on purpose,
+so Airflow must not retry and relaunch it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+if TYPE_CHECKING:
+    from airflow_provider_flyte.phases import ExecutionState
+
+
+class FlyteProviderError(AirflowException):
+    """Misuse or an unexpected answer: a bug to fix rather than a Flyte outcome."""
+
+
+class FlyteInputError(FlyteProviderError, ValueError):
+    """An input cannot be given to the Flyte entity; raised before anything is launched."""
+
+
+class FlyteEntityNotFound(FlyteProviderError, LookupError):
+    """The launch plan, task or execution named does not exist on the FlyteAdmin."""
+
+
+class FlyteConnectionError(FlyteProviderError, ValueError):
+    """The Airflow connection cannot describe a FlyteAdmin endpoint."""
+
+
+class _ExecutionEnded(AirflowException):
+    def __init__(self, state: ExecutionState) -> None:
+        self.state = state
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        return state_message(self.state)
+
+
+def state_message(state: ExecutionState) -> str:
+    parts = [state.describe()]
+    if state.error_code or state.error_message:
+        kind = f" kind={state.error_kind}" if state.error_kind else ""
+        parts.append(f"error code={state.error_code}{kind}: {state.error_message}")
+    if state.abort_cause or state.abort_principal:
+        parts.append(f"aborted by {state.abort_principal or 'unknown'}: {state.abort_cause}")
+    return "\n".join(parts)
+
+
+class FlyteExecutionFailed(_ExecutionEnded):
+    """The execution reached FAILED; the Flyte error is in the message and on ``state``."""
+
+
+class FlyteExecutionTimedOut(_ExecutionEnded):
+    """The execution reached TIMED_OUT (a Flyte-side timeout)."""
+
+
+class FlyteExecutionAborted(_ExecutionEnded, AirflowFailException):
+    """The execution was aborted; not retried, as someone stopped it deliberately."""
+
+
+class FlyteWaitTimeout(AirflowException):
+    """The operator's own ``timeout`` expired; the execution has been asked to terminate."""
+
+
+class FlyteWaitError(AirflowException):
+    """Waiting failed for a reason other than the execution's outcome (it vanished, access denied)."""

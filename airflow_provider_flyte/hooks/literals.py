@@ -1,0 +1,157 @@
+"""Python values in, JSON-friendly values out: the typed boundary between Airflow and Flyte.
+
+Inputs are converted with flytekit's TypeEngine against the entity's own declared interface,
+so a wrong value fails here, before CreateExecution, naming the input, the Flyte type expected and
+the value given. Outputs are read straight from the Literal protobufs into plain JSON values (no
+Python types needed), which is what XCom can carry.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any, Mapping
+
+from flyteidl.core import literals_pb2, types_pb2
+from google.protobuf import json_format
+
+from airflow_provider_flyte.exceptions import FlyteInputError
+from airflow_provider_flyte.hooks.admin_messages import LaunchTarget
+
+
+def describe_type(lt: types_pb2.LiteralType) -> str:
+    """A short human name for a Flyte type, used in error messages."""
+    which = lt.WhichOneof("type")
+    if which == "simple":
+        if lt.simple == types_pb2.STRUCT and lt.metadata.fields:
+            return "struct (dataclass / dict)"
+        return types_pb2.SimpleType.Name(lt.simple).lower()
+    if which == "collection_type":
+        return f"list[{describe_type(lt.collection_type)}]"
+    if which == "map_value_type":
+        return f"dict[str, {describe_type(lt.map_value_type)}]"
+    if which == "blob":
+        return "directory" if lt.blob.dimensionality == types_pb2.BlobType.MULTIPART else "file"
+    if which == "enum_type":
+        return f"enum{list(lt.enum_type.values)}"
+    if which == "union_type":
+        return "union[" + ", ".join(describe_type(v) for v in lt.union_type.variants) + "]"
+    if which == "structured_dataset_type":
+        return "structured dataset"
+    if which == "schema":
+        return "schema"
+    return which or "unknown"
+
+
+def _to_literal(name: str, value: Any, lt_pb: types_pb2.LiteralType, target: LaunchTarget) -> literals_pb2.Literal:
+    from flytekit import FlyteContextManager
+    from flytekit.core.type_engine import TypeEngine
+    from flytekit.models.types import LiteralType
+
+    lt = LiteralType.from_flyte_idl(lt_pb)
+    try:
+        if lt_pb.WhichOneof("type") == "simple" and lt_pb.simple == types_pb2.STRUCT and isinstance(value, Mapping):
+            # A dataclass or pydantic input given as a dict: msgpack-encode it as flytekit does.
+            python_type: Any = dict
+        else:
+            python_type = TypeEngine.guess_python_type(lt)
+        _check_exact_primitive(value, lt_pb)
+        literal = TypeEngine.to_literal(FlyteContextManager.current_context(), value, python_type, lt)
+    except Exception as err:  # TypeEngine raises many types; all mean "this value does not fit".
+        raise FlyteInputError(
+            f"Input {name!r} of {target.describe()} expects Flyte type {describe_type(lt_pb)}, "
+            f"got {value!r} ({type(value).__name__}): {err}"
+        ) from None
+    return literal.to_flyte_idl()
+
+
+_PRIMITIVE_PYTHON_TYPES: dict[int, tuple[type, ...]] = {
+    types_pb2.INTEGER: (int,),
+    types_pb2.FLOAT: (int, float),
+    types_pb2.STRING: (str,),
+    types_pb2.BOOLEAN: (bool,),
+    types_pb2.DATETIME: (dt.datetime,),
+    types_pb2.DURATION: (dt.timedelta,),
+}
+
+
+def _check_exact_primitive(value: Any, lt: types_pb2.LiteralType) -> None:
+    """TypeEngine coerces some mismatches (True as an integer, 3 as a string); Flyte would not."""
+    if lt.WhichOneof("type") != "simple" or lt.simple not in _PRIMITIVE_PYTHON_TYPES:
+        return
+    accepted = _PRIMITIVE_PYTHON_TYPES[lt.simple]
+    if isinstance(value, bool) and bool not in accepted:
+        raise TypeError("a boolean is not accepted here")
+    if not isinstance(value, accepted):
+        raise TypeError(f"expected {' or '.join(t.__name__ for t in accepted)}")
+
+
+def build_inputs(target: LaunchTarget, inputs: Mapping[str, Any]) -> literals_pb2.LiteralMap:
+    """Check ``inputs`` against ``target``'s interface and convert them, refusing before launch."""
+    expected = target.expected_inputs.parameters
+    fixed = target.fixed_inputs.literals
+    for name in inputs:
+        if name in fixed:
+            raise FlyteInputError(
+                f"Input {name!r} of {target.describe()} is a fixed input of the launch plan and cannot be "
+                f"overridden, got {inputs[name]!r}"
+            )
+        if name not in expected:
+            raise FlyteInputError(
+                f"{target.describe()} has no input {name!r} (got {inputs[name]!r}); "
+                f"expected inputs: {sorted(expected) or 'none'}"
+            )
+    missing = [n for n, p in expected.items() if p.required and n not in inputs]
+    if missing:
+        wanted = ", ".join(f"{n!r} ({describe_type(expected[n].var.type)})" for n in sorted(missing))
+        raise FlyteInputError(f"{target.describe()} requires input(s) {wanted}, which were not given")
+    literals = {name: _to_literal(name, value, expected[name].var.type, target) for name, value in inputs.items()}
+    return literals_pb2.LiteralMap(literals=literals)
+
+
+def _scalar_to_json(scalar: literals_pb2.Scalar) -> Any:
+    which = scalar.WhichOneof("value")
+    if which == "primitive":
+        p = scalar.primitive
+        kind = p.WhichOneof("value")
+        if kind == "datetime":
+            return p.datetime.ToDatetime(tzinfo=dt.timezone.utc).isoformat()
+        if kind == "duration":
+            return p.duration.ToTimedelta().total_seconds()
+        return getattr(p, kind) if kind else None
+    if which == "blob":
+        return scalar.blob.uri
+    if which == "structured_dataset":
+        return scalar.structured_dataset.uri
+    if which == "schema":
+        return scalar.schema.uri
+    if which == "union":
+        return literal_to_json(scalar.union.value)
+    if which == "generic":
+        return json_format.MessageToDict(scalar.generic)
+    if which == "binary":
+        if scalar.binary.tag == "msgpack":
+            import msgpack
+
+            return msgpack.unpackb(scalar.binary.value, strict_map_key=False)
+        return base64.b64encode(scalar.binary.value).decode()
+    if which == "error":
+        return {"failed_node_id": scalar.error.failed_node_id, "message": scalar.error.message}
+    return None
+
+
+def literal_to_json(literal: literals_pb2.Literal) -> Any:
+    which = literal.WhichOneof("value")
+    if which == "scalar":
+        return _scalar_to_json(literal.scalar)
+    if which == "collection":
+        return [literal_to_json(item) for item in literal.collection.literals]
+    if which == "map":
+        return {key: literal_to_json(item) for key, item in literal.map.literals.items()}
+    if which == "offloaded_metadata":
+        return literal.offloaded_metadata.uri
+    return None
+
+
+def literal_map_to_json(literal_map: literals_pb2.LiteralMap) -> dict[str, Any]:
+    return {name: literal_to_json(literal) for name, literal in literal_map.literals.items()}

@@ -1,0 +1,322 @@
+"""FlyteOperator: launch a Flyte launch plan or task from Airflow and wait for it.
+
+One deterministic execution name per task instance (see ``naming``) makes every try find the
+execution its predecessors started. What a try does with it is the retry table:
+
+=================  =====================================================================
+found              this try
+=================  =====================================================================
+nothing            launch (ALREADY_EXISTS from a lost response: adopt it)
+waiting phase      reattach and wait
+SUCCEEDED          finish with its outputs; no launch
+FAILED/TIMED_OUT   recover it (``recover_on_retry``; only failed nodes rerun) or relaunch,
+                   under this try's derived name
+ABORTED            fail without relaunching: someone stopped it on purpose
+=================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout, state_message
+from airflow_provider_flyte.hooks.flyte import FlyteHook
+from airflow_provider_flyte.links.flyte import FlyteExecutionLink
+from airflow_provider_flyte.naming import attempt_name, execution_name, validate_execution_name
+from airflow_provider_flyte.phases import ExecutionState, Outcome
+from airflow_provider_flyte.polling import PollPolicy
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
+
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def k8s_label_value(value: str) -> str:
+    """Flyte labels become Kubernetes labels: <= 63 chars of [A-Za-z0-9_.-], alphanumeric at both ends."""
+    cleaned = _LABEL_VALUE.sub("-", value)[:63]
+    return cleaned.strip("-_.")
+
+
+def airflow_labels(context: Context) -> dict[str, str]:
+    ti = context["ti"]
+    return {
+        "airflow-dag-id": k8s_label_value(ti.dag_id),
+        "airflow-run-id": k8s_label_value(ti.run_id),
+        "airflow-task-id": k8s_label_value(ti.task_id),
+        "airflow-try-number": str(ti.try_number),
+    }
+
+
+class FlyteOperator(BaseOperator):
+    """Launch a Flyte launch plan (or a single task) with typed inputs and wait for it.
+
+    Returns the execution name (XCom ``return_value``) so ``FlyteSensor(execution_name=op.output)``
+    works, and pushes the outputs as JSON-friendly values under XCom key ``outputs``.
+    """
+
+    template_fields: Sequence[str] = (
+        "inputs",
+        "execution_name",
+        "labels",
+        "annotations",
+        "envs",
+        "version",
+        "project",
+        "domain",
+        "launchplan_name",
+        "task_name",
+    )
+    operator_extra_links = (FlyteExecutionLink(),)
+    ui_color = "#e6d9f5"
+
+    def __init__(
+        self,
+        *,
+        flyte_conn_id: str = FlyteHook.default_conn_name,
+        project: str | None = None,
+        domain: str | None = None,
+        launchplan_name: str | None = None,
+        task_name: str | None = None,
+        version: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        execution_name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+        envs: Mapping[str, str] | None = None,
+        max_parallelism: int | None = None,
+        raw_output_data_config: str | None = None,
+        assumable_iam_role: str | None = None,
+        kubernetes_service_account: str | None = None,
+        oauth2_client: Mapping[str, Any] | None = None,
+        secrets: Sequence[Mapping[str, Any]] | None = None,
+        notifications: Sequence[Mapping[str, Any]] | None = None,
+        disable_notifications: bool = False,
+        overwrite_cache: bool | None = None,
+        interruptible: bool | None = None,
+        cluster_pool: str | None = None,
+        wait_for_termination: bool = True,
+        poll_interval: float | None = None,
+        timeout: float | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        push_outputs: bool = True,
+        recover_on_retry: bool = True,
+        terminate_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        # Inputs are Python values for Flyte's type engine, not strings.
+        kwargs.setdefault("render_template_as_native_obj", True)
+        super().__init__(**kwargs)
+        if bool(launchplan_name) == bool(task_name):
+            raise ValueError(
+                f"FlyteOperator {self.task_id!r}: give exactly one of launchplan_name or task_name, "
+                f"got launchplan_name={launchplan_name!r} and task_name={task_name!r}"
+            )
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"FlyteOperator {self.task_id!r}: timeout must be positive seconds, got {timeout!r}")
+        if deferrable and not wait_for_termination:
+            raise ValueError(f"FlyteOperator {self.task_id!r}: deferrable=True needs wait_for_termination=True")
+        if inputs is not None and not isinstance(inputs, (Mapping, str)):
+            raise ValueError(f"FlyteOperator {self.task_id!r}: inputs must be a dict, got {type(inputs).__name__}")
+        if execution_name and "{{" not in execution_name:
+            validate_execution_name(execution_name)
+        PollPolicy(poll_interval)  # validates
+        self.flyte_conn_id = flyte_conn_id
+        self.project = project
+        self.domain = domain
+        self.launchplan_name = launchplan_name
+        self.task_name = task_name
+        self.version = version
+        self.inputs = inputs or {}
+        self.execution_name = execution_name
+        self.labels = labels or {}
+        self.annotations = annotations or {}
+        self.envs = envs or {}
+        self.max_parallelism = max_parallelism
+        self.raw_output_data_config = raw_output_data_config
+        self.assumable_iam_role = assumable_iam_role
+        self.kubernetes_service_account = kubernetes_service_account
+        self.oauth2_client = oauth2_client
+        self.secrets = secrets or ()
+        self.notifications = notifications or ()
+        self.disable_notifications = disable_notifications
+        self.overwrite_cache = overwrite_cache
+        self.interruptible = interruptible
+        self.cluster_pool = cluster_pool
+        self.wait_for_termination = wait_for_termination
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.deferrable = deferrable
+        self.push_outputs = push_outputs
+        self.recover_on_retry = recover_on_retry
+        self.terminate_on_kill = terminate_on_kill
+        self._watched: ExecutionState | None = None
+
+    @cached_property
+    def hook(self) -> FlyteHook:
+        return FlyteHook(flyte_conn_id=self.flyte_conn_id)
+
+    # -- launching ------------------------------------------------------------------------------
+
+    def _where(self) -> tuple[str, str]:
+        project = self.project or self.hook.config.project
+        domain = self.domain or self.hook.config.domain
+        if not project or not domain:
+            raise ValueError(
+                f"FlyteOperator {self.task_id!r}: no project/domain given and connection "
+                f"{self.flyte_conn_id!r} has no default (project={project!r}, domain={domain!r})"
+            )
+        return project, domain
+
+    def _options(self, context: Context) -> LaunchOptions:
+        from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
+
+        annotations = dict(self.annotations)
+        log_url = getattr(context["ti"], "log_url", None)
+        if log_url:
+            annotations.setdefault("airflow-task-instance-url", log_url)
+        return LaunchOptions(
+            labels={**self.labels, **airflow_labels(context)},
+            annotations=annotations,
+            envs=dict(self.envs),
+            max_parallelism=self.max_parallelism,
+            raw_output_data_config=self.raw_output_data_config,
+            assumable_iam_role=self.assumable_iam_role,
+            kubernetes_service_account=self.kubernetes_service_account,
+            oauth2_client=self.oauth2_client,
+            secrets=tuple(self.secrets),
+            notifications=tuple(self.notifications),
+            disable_notifications=self.disable_notifications,
+            overwrite_cache=self.overwrite_cache,
+            interruptible=self.interruptible,
+            cluster_pool=self.cluster_pool,
+        )
+
+    def _base_name(self, context: Context) -> str:
+        if self.execution_name:
+            return validate_execution_name(self.execution_name)
+        ti = context["ti"]
+        return execution_name(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
+
+    def _latest(self, project: str, domain: str, base: str, try_number: int) -> ExecutionState | None:
+        """The newest execution of this task instance's chain (this try's name first)."""
+        for attempt in range(max(try_number, 1), 0, -1):
+            state = self.hook.find_execution(project, domain, attempt_name(base, attempt))
+            if state is not None:
+                return state
+        return None
+
+    def _start(self, context: Context) -> ExecutionState:
+        """Launch, reattach, adopt, recover or relaunch, per the retry table in the module docstring."""
+        project, domain = self._where()
+        base = self._base_name(context)
+        try_number = context["ti"].try_number
+        found = self._latest(project, domain, base, try_number)
+        if found is None:
+            return self._launch(context, project, domain, base)
+        outcome = found.outcome
+        own_name = attempt_name(base, try_number)
+        if outcome in (Outcome.WAITING, Outcome.SUCCEEDED, Outcome.ABORTED) or found.name == own_name:
+            self.log.info("Found %s from an earlier try; using it instead of launching", found.describe())
+            return found
+        if self.recover_on_retry:
+            self.log.info("Recovering %s as %s: nodes that succeeded will not run again", found.name, own_name)
+            return self.hook.recover(project, domain, found.name, own_name)
+        self.log.info("Relaunching %s as %s", found.name, own_name)
+        return self.hook.relaunch(project, domain, found.name, own_name)
+
+    def _launch(self, context: Context, project: str, domain: str, name: str) -> ExecutionState:
+        if self.launchplan_name:
+            target = self.hook.resolve_launch_plan(project, domain, self.launchplan_name, self.version)
+        else:
+            target = self.hook.resolve_task(project, domain, str(self.task_name), self.version)
+        if isinstance(self.inputs, str):
+            raise ValueError(f"FlyteOperator {self.task_id!r}: inputs rendered to a string, expected a dict: {self.inputs!r}")
+        state = self.hook.launch(target, name, self.inputs, self._options(context))
+        self.log.info("Launched %s as %s", target.describe(), state.describe())
+        return state
+
+    # -- running --------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> str:
+        state = self._start(context)
+        self._watched = state
+        FlyteExecutionLink.persist(context, state.url)
+        if not self.wait_for_termination:
+            return state.name
+        if not state.is_terminal and self.deferrable:
+            self._defer(context, state)
+        deadline = time.monotonic() + self.timeout if self.timeout else None
+        return self._finish(context, self._wait(state, deadline))
+
+    def _defer(self, context: Context, state: ExecutionState) -> None:
+        from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
+
+        ti = context["ti"]
+        self.defer(
+            trigger=FlyteExecutionTrigger(
+                conn_id=self.flyte_conn_id,
+                project=state.project,
+                domain=state.domain,
+                name=state.name,
+                poll_interval=self.poll_interval,
+                deadline=time.time() + self.timeout if self.timeout else None,
+                kill_cause=f"Airflow task {ti.dag_id}.{ti.task_id} (run {ti.run_id}) was stopped",
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: Any) -> str:
+        from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
+
+        parsed = FlyteTriggerEvent.parse(event)
+        if parsed.status == "error" or parsed.state is None:
+            raise FlyteWaitError(parsed.message)
+        self._watched = parsed.state
+        if parsed.status == "timeout":
+            self._give_up(parsed.state)
+        return self._finish(context, parsed.state)
+
+    def _wait(self, state: ExecutionState, deadline: float | None) -> ExecutionState:
+        policy = PollPolicy(self.poll_interval)
+        started = time.monotonic()
+        while not state.is_terminal:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                self._give_up(state)
+            pause = policy.interval(now - started)
+            time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - now)))
+            previous, state = state.phase, self.hook.get_execution(state.project, state.domain, state.name)
+            if state.phase != previous:
+                self.log.info("%s", state.describe())
+        return state
+
+    def _give_up(self, state: ExecutionState) -> None:
+        self.hook.terminate(state.project, state.domain, state.name, f"Airflow task {self.task_id} timed out after {self.timeout}s")
+        raise FlyteWaitTimeout(f"{state.describe()}; timeout of {self.timeout}s expired, terminating it")
+
+    def _finish(self, context: Context, state: ExecutionState) -> str:
+        if state.outcome is not Outcome.SUCCEEDED:
+            self.log.error("%s", state_message(state))
+        state.raise_for_outcome()
+        self.log.info("%s", state.describe())
+        if self.push_outputs:
+            context["ti"].xcom_push(key="outputs", value=self.hook.get_outputs(state.project, state.domain, state.name))
+        return state.name
+
+    def on_kill(self) -> None:
+        """Killing the Airflow task stops the Flyte execution it was waiting for."""
+        state = self._watched
+        if not (self.terminate_on_kill and state) or state.is_terminal:
+            return
+        cause = f"Airflow task {self.dag_id}.{self.task_id} was killed"
+        if self.hook.terminate(state.project, state.domain, state.name, cause):
+            self.log.info("Terminated %s", state.describe())
+

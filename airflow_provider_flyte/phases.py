@@ -1,0 +1,117 @@
+"""The one place where Flyte execution phases become Airflow outcomes.
+
+Peer providers have reported cancelled or failed remote runs as successes because a phase was
+handled implicitly. Here every ``WorkflowExecution.Phase`` is listed, and an unknown phase is an
+error rather than a silent "still running".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+from airflow_provider_flyte.exceptions import (
+    FlyteExecutionAborted,
+    FlyteExecutionFailed,
+    FlyteExecutionTimedOut,
+    FlyteProviderError,
+)
+
+
+class Outcome(str, enum.Enum):
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    ABORTED = "aborted"
+
+
+# FAILING and ABORTING are transitional: the error / abort metadata is only final once the
+# execution reaches FAILED / ABORTED, so we keep waiting for it.
+PHASE_OUTCOMES: Mapping[str, Outcome] = {
+    "UNDEFINED": Outcome.WAITING,
+    "QUEUED": Outcome.WAITING,
+    "RUNNING": Outcome.WAITING,
+    "SUCCEEDING": Outcome.WAITING,
+    "SUCCEEDED": Outcome.SUCCEEDED,
+    "FAILING": Outcome.WAITING,
+    "FAILED": Outcome.FAILED,
+    "ABORTED": Outcome.ABORTED,
+    "TIMED_OUT": Outcome.TIMED_OUT,
+    "ABORTING": Outcome.WAITING,
+}
+
+TERMINAL_PHASES = frozenset(p for p, o in PHASE_OUTCOMES.items() if o is not Outcome.WAITING)
+
+
+def outcome_of(phase: str) -> Outcome:
+    try:
+        return PHASE_OUTCOMES[phase]
+    except KeyError:
+        raise FlyteProviderError(
+            f"Unknown Flyte execution phase {phase!r}; expected one of {sorted(PHASE_OUTCOMES)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ExecutionState:
+    """A JSON-friendly snapshot of one execution: what trigger events carry and logs show."""
+
+    project: str
+    domain: str
+    name: str
+    phase: str
+    url: str = ""
+    error_code: str = ""
+    error_kind: str = ""
+    error_message: str = ""
+    abort_cause: str = ""
+    abort_principal: str = ""
+    started_at: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.phase)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.outcome is not Outcome.WAITING
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExecutionState:
+        """Rebuild a state from a trigger event, refusing anything malformed."""
+        if not isinstance(data, Mapping):
+            raise FlyteProviderError(f"Execution state must be a mapping, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise FlyteProviderError(f"Execution state has unknown fields {sorted(unknown)}")
+        for required in ("project", "domain", "name", "phase"):
+            if not isinstance(data.get(required), str) or not data[required]:
+                raise FlyteProviderError(f"Execution state field {required!r} must be a non-empty string")
+        state = cls(**dict(data))
+        outcome_of(state.phase)
+        return state
+
+    def describe(self) -> str:
+        return f"Flyte execution {self.project}/{self.domain}/{self.name} is {self.phase}" + (
+            f" ({self.url})" if self.url else ""
+        )
+
+    def raise_for_outcome(self) -> None:
+        """Raise the Airflow-facing exception for a failed terminal state; return on success."""
+        outcome = self.outcome
+        if outcome is Outcome.SUCCEEDED:
+            return
+        if outcome is Outcome.FAILED:
+            raise FlyteExecutionFailed(self)
+        if outcome is Outcome.TIMED_OUT:
+            raise FlyteExecutionTimedOut(self)
+        if outcome is Outcome.ABORTED:
+            raise FlyteExecutionAborted(self)
+        raise FlyteProviderError(f"{self.describe()}: not terminal yet")

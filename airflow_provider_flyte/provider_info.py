@@ -1,0 +1,89 @@
+"""The provider-info dict Airflow discovers through the ``apache_airflow_provider`` entry point.
+
+The connection form is declared here (``conn-fields`` / ``ui-field-behaviour``) so the
+Airflow 3 UI renders it without importing the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+AUTH_MODES = ["none", "client_credentials", "pkce", "device_flow", "external_command"]
+
+
+def _field(label: str, kind: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": [kind, "null"], **schema}}
+
+
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "endpoint": _field(
+        "Endpoint",
+        "string",
+        "FlyteAdmin gRPC endpoint, e.g. dns:///flyte.example.com:443. Overrides host and port.",
+    ),
+    "project": _field("Project", "string", "Default Flyte project for operators and sensors."),
+    "domain": _field("Domain", "string", "Default Flyte domain for operators and sensors."),
+    "auth_mode": _field(
+        "Auth mode",
+        "string",
+        "How to authenticate to FlyteAdmin. client_credentials uses Login/Password as client id/secret.",
+        enum=AUTH_MODES,
+        default="none",
+    ),
+    "insecure": _field("Insecure (plaintext)", "boolean", "Use plaintext gRPC. TLS is the default.", default=False),
+    "insecure_skip_verify": _field(
+        "Skip TLS verification", "boolean", "Use TLS but do not verify the server certificate.", default=False
+    ),
+    "ca_cert_path": _field("CA certificate path", "string", "PEM file of the CA that signed the admin's certificate."),
+    "scopes": _field("Scopes", "string", "OAuth2 scopes, comma separated (default: all)."),
+    "audience": _field("Audience", "string", "OAuth2 audience, if your identity provider needs one."),
+    "command": _field(
+        "Token command", "string", "external_command auth: a command that prints an access token (JSON list or shell words)."
+    ),
+    "console_url": _field("Console URL", "string", "Base URL of the Flyte console when it differs from the endpoint."),
+    "timeout": _field("RPC timeout (s)", "number", "Deadline for each FlyteAdmin call.", default=30, minimum=1),
+    "retries": _field(
+        "Retries", "integer", "Retries of transient FlyteAdmin errors (exponential backoff).", default=5, minimum=0
+    ),
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-flyte",
+        "name": "Flyte",
+        "description": "Launch and watch Flyte launch plans and tasks from Apache Airflow.",
+        "versions": ["1.0.0.dev0"],
+        "integrations": [
+            {
+                "integration-name": "Flyte",
+                "external-doc-url": "https://flyte.org",
+                "tags": ["software"],
+            }
+        ],
+        "hooks": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.hooks.flyte"]}],
+        "operators": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.operators.flyte"]}],
+        "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte"]}],
+        "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte"]}],
+        "extra-links": ["airflow_provider_flyte.links.flyte.FlyteExecutionLink"],
+        "connection-types": [
+            {
+                "connection-type": "flyte",
+                "hook-class-name": "airflow_provider_flyte.hooks.flyte.FlyteHook",
+                "hook-name": "Flyte",
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema"],
+                    "relabeling": {"host": "FlyteAdmin host", "login": "Client ID", "password": "Client secret"},
+                    "placeholders": {
+                        "host": "flyte.example.com",
+                        "port": "443",
+                        "login": "OAuth2 client id (client_credentials)",
+                        "password": "OAuth2 client secret",
+                        "project": "flytesnacks",
+                        "domain": "development",
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,126 @@
+"""FlyteSensor: wait for an existing Flyte execution (for instance one a FlyteOperator launched).
+
+Poke, reschedule and deferrable modes share the phase table and exceptions of the operator. When
+``poke_interval`` is not given the sensor follows the adaptive polling policy (soon at first,
+backing off to 30 s) instead of Airflow's fixed 60 s.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from airflow.sdk import BaseSensorOperator, conf
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_provider_flyte.exceptions import FlyteWaitError, state_message
+from airflow_provider_flyte.hooks.flyte import FlyteHook
+from airflow_provider_flyte.phases import ExecutionState, Outcome
+from airflow_provider_flyte.polling import PollPolicy
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class FlyteSensor(BaseSensorOperator):
+    """Succeeds when the execution SUCCEEDED; fails (or skips, with ``soft_fail``) when it failed,
+    timed out or was aborted."""
+
+    template_fields: Sequence[str] = ("execution_name", "project", "domain")
+    ui_color = "#f0e6fa"
+
+    def __init__(
+        self,
+        *,
+        execution_name: str,
+        project: str | None = None,
+        domain: str | None = None,
+        flyte_conn_id: str = FlyteHook.default_conn_name,
+        push_outputs: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float | datetime.timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._adaptive = poke_interval is None
+        super().__init__(poke_interval=PollPolicy().initial if poke_interval is None else poke_interval, **kwargs)
+        self.execution_name = execution_name
+        self.project = project
+        self.domain = domain
+        self.flyte_conn_id = flyte_conn_id
+        self.push_outputs = push_outputs
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> FlyteHook:
+        return FlyteHook(flyte_conn_id=self.flyte_conn_id)
+
+    def _where(self) -> tuple[str, str]:
+        project = self.project or self.hook.config.project
+        domain = self.domain or self.hook.config.domain
+        if not project or not domain:
+            raise ValueError(
+                f"FlyteSensor {self.task_id!r}: no project/domain given and connection "
+                f"{self.flyte_conn_id!r} has no default"
+            )
+        return project, domain
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):
+            return None
+        from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
+
+        project, domain = self._where()
+        self.defer(
+            trigger=FlyteExecutionTrigger(
+                conn_id=self.flyte_conn_id,
+                project=project,
+                domain=domain,
+                name=self.execution_name,
+                poll_interval=None if self._adaptive else self.poke_interval,
+                deadline=time.time() + self.timeout,
+            ),
+            method_name="execute_complete",
+        )
+
+    def poke(self, context: Context) -> bool:
+        project, domain = self._where()
+        state = self.hook.find_execution(project, domain, self.execution_name)
+        if state is None:
+            raise FlyteWaitError(f"Flyte execution {project}/{domain}/{self.execution_name} does not exist")
+        self.log.info("%s", state.describe())
+        if not state.is_terminal:
+            return False
+        self._conclude(context, state)
+        return True
+
+    def execute_complete(self, context: Context, event: Any) -> None:
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
+
+        parsed = FlyteTriggerEvent.parse(event)
+        if parsed.status == "error" or parsed.state is None:
+            raise FlyteWaitError(parsed.message)
+        if parsed.status == "timeout":
+            raise AirflowSensorTimeout(f"{parsed.state.describe()}; sensor timeout of {self.timeout}s expired")
+        self._conclude(context, parsed.state)
+
+    def _conclude(self, context: Context, state: ExecutionState) -> None:
+        if state.outcome is not Outcome.SUCCEEDED:
+            self.log.error("%s", state_message(state))
+            if self.soft_fail:
+                raise AirflowSkipException(f"soft_fail: {state.describe()}")
+        state.raise_for_outcome()
+        if self.push_outputs:
+            context["ti"].xcom_push(key="outputs", value=self.hook.get_outputs(state.project, state.domain, state.name))
+
+    def _get_next_poke_interval(
+        self, started_at: datetime.datetime | float, run_duration: Callable[[], float], poke_count: int
+    ) -> float:
+        if not self._adaptive:
+            return super()._get_next_poke_interval(started_at, run_duration, poke_count)
+        return max(0.0, min(PollPolicy().interval(run_duration()), self.timeout - run_duration()))

@@ -1,0 +1,71 @@
+"""Test harness: a throwaway Airflow 3 home on SQLite and the local Flyte admin over real gRPC.
+
+Airflow reads AIRFLOW_HOME when it is first imported, so the environment is set here, before
+any test module imports airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+(_HOME / "dags").mkdir()
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(_HOME / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_WORKFLOWS = REPO / "tests" / "workflows" / "simple.py"
+EXAMPLE_WORKFLOWS = REPO / "airflow_provider_flyte" / "example_dags" / "ml_workflow.py"
+PROJECT = "flytesnacks"
+DOMAIN = "development"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.utils import db
+
+    db.initdb()
+    DagBundlesManager().sync_bundles_to_db()
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def flyte_admin():
+    from airflow_provider_flyte.local_admin import LocalFlyteAdmin
+
+    with LocalFlyteAdmin(workflows=[TEST_WORKFLOWS, EXAMPLE_WORKFLOWS], project=PROJECT, domain=DOMAIN, port=0) as admin:
+        yield admin
+
+
+def connection_json(admin, **extra) -> str:
+    host, port = admin.endpoint.rsplit(":", 1)
+    return json.dumps(
+        {
+            "conn_type": "flyte",
+            "host": host,
+            "port": int(port),
+            "extra": {"insecure": True, "project": PROJECT, "domain": DOMAIN, "retries": 2, "timeout": 10, **extra},
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def flyte_conn(flyte_admin) -> str:
+    """``flyte_conn`` (and ``flyte_default``) point at the local admin, as environment variables."""
+    value = connection_json(flyte_admin)
+    os.environ["AIRFLOW_CONN_FLYTE_CONN"] = value
+    os.environ["AIRFLOW_CONN_FLYTE_DEFAULT"] = value
+    return "flyte_conn"
