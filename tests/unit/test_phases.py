@@ -1,0 +1,74 @@
+"""The phase table and the exceptions each terminal phase raises."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_flyte.exceptions import (
+    FlyteExecutionAborted,
+    FlyteExecutionFailed,
+    FlyteExecutionTimedOut,
+    FlyteProviderError,
+)
+from airflow_provider_flyte.phases import PHASE_OUTCOMES, TERMINAL_PHASES, ExecutionState, Outcome
+
+
+def state(phase: str, **kw) -> ExecutionState:
+    return ExecutionState(project="p", domain="d", name="n", phase=phase, **kw)
+
+
+def test_every_flyteidl_phase_is_mapped():
+    from flyteidl.core.execution_pb2 import WorkflowExecution
+
+    assert set(PHASE_OUTCOMES) == set(WorkflowExecution.Phase.keys())
+
+
+def test_terminal_phases_are_exactly_flyteadmins():
+    assert TERMINAL_PHASES == {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@pytest.mark.parametrize("phase", ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING"])
+def test_transitional_phases_keep_waiting(phase):
+    assert state(phase).outcome is Outcome.WAITING
+
+
+def test_succeeded_raises_nothing():
+    state("SUCCEEDED").raise_for_outcome()
+
+
+def test_failed_raises_with_the_flyte_error_and_url():
+    with pytest.raises(FlyteExecutionFailed) as err:
+        state("FAILED", error_code="USER:ValueError", error_kind="USER", error_message="boom", url="http://c/x").raise_for_outcome()
+    assert "USER:ValueError" in str(err.value) and "boom" in str(err.value) and "http://c/x" in str(err.value)
+
+
+def test_timed_out_raises_its_own_exception():
+    with pytest.raises(FlyteExecutionTimedOut):
+        state("TIMED_OUT").raise_for_outcome()
+
+
+def test_aborted_is_not_retried_and_names_who_aborted():
+    with pytest.raises(FlyteExecutionAborted) as err:
+        state("ABORTED", abort_cause="stop it", abort_principal="alice").raise_for_outcome()
+    assert isinstance(err.value, AirflowFailException)
+    assert "alice" in str(err.value) and "stop it" in str(err.value)
+
+
+def test_unknown_phase_is_an_error_not_a_wait():
+    with pytest.raises(FlyteProviderError, match="Unknown Flyte execution phase"):
+        state("EXPLODED").outcome
+
+
+def test_state_round_trips_through_a_dict():
+    s = state("FAILED", error_message="x", duration_s=1.5)
+    assert ExecutionState.from_dict(s.to_dict()) == s
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [None, [], {"project": "p"}, {**state("RUNNING").to_dict(), "extra": 1}, {**state("RUNNING").to_dict(), "phase": "NOPE"}],
+)
+def test_malformed_state_payloads_are_refused(payload):
+    with pytest.raises(FlyteProviderError):
+        ExecutionState.from_dict(payload)
