@@ -1,0 +1,142 @@
+"""The stored executions and the only place their phase changes.
+
+Every transition goes through `ExecutionStore.transition`, which enforces what flyteadmin
+enforces on workflow events: terminal phases are final, and an execution being aborted can
+only end ABORTED (a worker finishing at the same moment does not win). It also keeps the
+timestamps flyteadmin derives from those events.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+import grpc
+from flyteidl.admin import execution_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2, identifier_pb2, literals_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from airflow_provider_flyte.local_admin.errors import AdminError, not_found
+
+PHASES = core_execution_pb2.WorkflowExecution
+TERMINAL_PHASES = frozenset({PHASES.SUCCEEDED, PHASES.FAILED, PHASES.TIMED_OUT, PHASES.ABORTED})
+ExecutionKey = tuple[str, str, str]
+
+
+def now() -> Timestamp:
+    stamp = Timestamp()
+    stamp.GetCurrentTime()
+    return stamp
+
+
+def execution_key(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionKey:
+    return (identifier.project, identifier.domain, identifier.name)
+
+
+def describe_execution_id(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> str:
+    return f'project:"{identifier.project}" domain:"{identifier.domain}" name:"{identifier.name}"'
+
+
+class ExecutionStore:
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._executions: dict[ExecutionKey, execution_pb2.Execution] = {}
+        self._outputs: dict[ExecutionKey, literals_pb2.LiteralMap] = {}
+        self._history: dict[ExecutionKey, list[int]] = {}
+
+    def create(self, execution: execution_pb2.Execution) -> None:
+        key = execution_key(execution.id)
+        with self._changed:
+            if key in self._executions:
+                raise AdminError(
+                    grpc.StatusCode.ALREADY_EXISTS,
+                    f"value with matching already exists (duplicate key value violates unique constraint "
+                    f'"executions_pkey": execution {describe_execution_id(execution.id)})',
+                )
+            self._executions[key] = execution
+            self._history[key] = [execution.closure.phase]
+            self._changed.notify_all()
+
+    def get(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution:
+        with self._changed:
+            return _copy(self._stored(identifier))
+
+    def outputs(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> literals_pb2.LiteralMap:
+        with self._changed:
+            self._stored(identifier)
+            return _copy(self._outputs.get(execution_key(identifier), literals_pb2.LiteralMap()))
+
+    def all(self) -> list[execution_pb2.Execution]:
+        with self._changed:
+            return [_copy(e) for e in self._executions.values()]
+
+    def history(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> list[int]:
+        with self._changed:
+            self._stored(identifier)
+            return list(self._history[execution_key(identifier)])
+
+    def transition(
+        self,
+        identifier: identifier_pb2.WorkflowExecutionIdentifier,
+        phase: int,
+        result: execution_pb2.ExecutionClosure | None = None,
+        abort_metadata: execution_pb2.AbortMetadata | None = None,
+    ) -> bool:
+        """Applies a phase change unless the execution's state forbids it; says whether it applied."""
+        with self._changed:
+            execution = self._stored(identifier)
+            closure = execution.closure
+            if not _allowed(closure.phase, phase):
+                return False
+            stamp = now()
+            closure.phase = phase
+            closure.updated_at.CopyFrom(stamp)
+            if phase == PHASES.RUNNING:
+                closure.started_at.CopyFrom(stamp)
+            if abort_metadata is not None:
+                closure.abort_metadata.CopyFrom(abort_metadata)
+            if result is not None and result.HasField("error"):
+                closure.error.CopyFrom(result.error)
+            if result is not None and result.HasField("output_data"):
+                self._outputs[execution_key(identifier)] = result.output_data
+            if phase in TERMINAL_PHASES:
+                start = closure.started_at if closure.HasField("started_at") else stamp
+                closure.duration.FromNanoseconds(max(0, stamp.ToNanoseconds() - start.ToNanoseconds()))
+            self._history[execution_key(identifier)].append(phase)
+            self._changed.notify_all()
+            return True
+
+    def wait_for_phase(
+        self, identifier: identifier_pb2.WorkflowExecutionIdentifier, phases: Iterable[int], timeout: float
+    ) -> execution_pb2.Execution:
+        wanted = set(phases)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._stored(identifier).closure.phase not in wanted:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    phase = PHASES.Phase.Name(self._stored(identifier).closure.phase)
+                    raise TimeoutError(f"{identifier.name} still {phase} after {timeout} s")
+                self._changed.wait(remaining)
+            return _copy(self._stored(identifier))
+
+    def _stored(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution:
+        found = self._executions.get(execution_key(identifier))
+        if found is None:
+            raise not_found(f"missing entity of type execution with identifier {describe_execution_id(identifier)}")
+        return found
+
+
+def _allowed(current: int, new: int) -> bool:
+    if current in TERMINAL_PHASES or current == new:
+        return False
+    if current == PHASES.ABORTING:
+        return new == PHASES.ABORTED
+    return True
+
+
+def _copy(message):
+    clone = type(message)()
+    clone.CopyFrom(message)
+    return clone

@@ -1,0 +1,69 @@
+"""Loads workflow files the way `pyflyte` does, so entity names match a real registration.
+
+flytekit names a task or workflow after the module it was imported as (`module.attr`), so the
+module name must be derived exactly like pyflyte derives it: walk up while `__init__.py` exists,
+import from the first directory without one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from flytekit.core.base_task import PythonTask
+from flytekit.core.launch_plan import LaunchPlan
+from flytekit.core.workflow import WorkflowBase
+
+
+@dataclass(frozen=True)
+class ModuleLocation:
+    """Where a workflow file lives and the name it is imported under (also what a worker needs)."""
+
+    import_root: str
+    module_name: str
+
+
+@dataclass(frozen=True)
+class ModuleEntities:
+    """The flytekit entities a module defines at module level."""
+
+    tasks: list[PythonTask]
+    workflows: list[WorkflowBase]
+    launch_plans: list[LaunchPlan]
+
+
+def locate_module(path: str | Path) -> ModuleLocation:
+    file = Path(path).resolve()
+    if file.suffix != ".py" or not file.is_file():
+        raise ValueError(f"not a Python file: {path}")
+    parts = [file.stem]
+    directory = file.parent
+    while (directory / "__init__.py").exists():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ModuleLocation(import_root=str(directory), module_name=".".join(parts))
+
+
+def content_version(path: str | Path) -> str:
+    """A version that changes exactly when the file does, so re-registration is idempotent."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"local-{digest[:12]}"
+
+
+def import_module(location: ModuleLocation) -> ModuleType:
+    if location.import_root not in sys.path:
+        sys.path.insert(0, location.import_root)
+    return importlib.import_module(location.module_name)
+
+
+def module_entities(module: ModuleType) -> ModuleEntities:
+    values = list(vars(module).values())
+    return ModuleEntities(
+        tasks=[v for v in values if isinstance(v, PythonTask)],
+        workflows=[v for v in values if isinstance(v, WorkflowBase)],
+        launch_plans=[v for v in values if isinstance(v, LaunchPlan)],
+    )
