@@ -73,6 +73,14 @@ def named_entity(project: str, domain: str, name: str) -> common_pb2.NamedEntity
     return common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name)
 
 
+def execution_request(project: str, domain: str, name: str) -> execution_pb2.WorkflowExecutionGetRequest:
+    return execution_pb2.WorkflowExecutionGetRequest(id=execution_id(project, domain, name))
+
+
+def object_request(resource_type: int, project: str, domain: str, name: str, version: str) -> common_pb2.ObjectGetRequest:
+    return common_pb2.ObjectGetRequest(id=entity_id(resource_type, project, domain, name, version))
+
+
 def terminate_request(project: str, domain: str, name: str, cause: str) -> execution_pb2.ExecutionTerminateRequest:
     return execution_pb2.ExecutionTerminateRequest(id=execution_id(project, domain, name), cause=cause)
 

@@ -65,7 +65,7 @@ class FlyteHook(BaseHook):
 
         if version:
             lp = self.client.call_unless(
-                "GetLaunchPlan", m.entity_id(m.LAUNCH_PLAN, project, domain, name, version), "NOT_FOUND"
+                "GetLaunchPlan", m.object_request(m.LAUNCH_PLAN, project, domain, name, version), "NOT_FOUND"
             )
             if lp is None:
                 raise FlyteEntityNotFound(f"Launch plan {project}/{domain}/{name} version {version!r} is not registered")
@@ -85,7 +85,7 @@ class FlyteHook(BaseHook):
         from airflow_provider_flyte.hooks import admin_messages as m
 
         if version:
-            task = self.client.call_unless("GetTask", m.entity_id(m.TASK, project, domain, name, version), "NOT_FOUND")
+            task = self.client.call_unless("GetTask", m.object_request(m.TASK, project, domain, name, version), "NOT_FOUND")
             if task is None:
                 raise FlyteEntityNotFound(f"Task {project}/{domain}/{name} version {version!r} is not registered")
             return m.target_from_task(task)
@@ -116,7 +116,7 @@ class FlyteHook(BaseHook):
         """The execution's state, or None if FlyteAdmin has no execution by that name."""
         from airflow_provider_flyte.hooks import admin_messages as m
 
-        execution = self.client.call_unless("GetExecution", m.execution_id(project, domain, name), "NOT_FOUND")
+        execution = self.client.call_unless("GetExecution", m.execution_request(project, domain, name), "NOT_FOUND")
         if execution is None:
             return None
         return m.state_from_execution(execution, self.execution_url(project, domain, name))
@@ -185,7 +185,7 @@ async def afind_execution(
     """Async ``FlyteHook.find_execution``: the same request and the same state conversion."""
     from airflow_provider_flyte.hooks import admin_messages as m
 
-    execution = await client.call_unless("GetExecution", m.execution_id(project, domain, name), "NOT_FOUND")
+    execution = await client.call_unless("GetExecution", m.execution_request(project, domain, name), "NOT_FOUND")
     if execution is None:
         return None
     return m.state_from_execution(execution, config.execution_url(project, domain, name))

@@ -20,9 +20,12 @@ from __future__ import annotations
 import re
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from airflow.sdk import BaseOperator, conf
+import jinja2
+import jinja2.nativetypes
+
+from airflow.sdk import BaseOperator, XComArg, conf
 
 from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
@@ -53,6 +56,28 @@ def airflow_labels(context: Context) -> dict[str, str]:
         "airflow-task-id": k8s_label_value(ti.task_id),
         "airflow-try-number": str(ti.try_number),
     }
+
+
+def render_native(value: Any, context: Context, text_env: jinja2.Environment) -> Any:
+    """Render templates inside ``value`` as native Python values ("{{ params.k }}" -> 5).
+
+    Only strings that contain Jinja markup are rendered, so a plain "2" stays the string "2" for a
+    Flyte string input (a DAG-wide native environment would turn it into an int).
+    """
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return value
+        native = jinja2.nativetypes.NativeEnvironment(undefined=text_env.undefined, loader=text_env.loader)
+        native.filters.update(text_env.filters)
+        native.globals.update(text_env.globals)
+        return native.from_string(value).render(**context)
+    if isinstance(value, XComArg):
+        return value.resolve(context)
+    if isinstance(value, Mapping):
+        return {k: render_native(v, context, text_env) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(render_native(v, context, text_env) for v in value)
+    return value
 
 
 class FlyteOperator(BaseOperator):
@@ -111,8 +136,6 @@ class FlyteOperator(BaseOperator):
         terminate_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
-        # Inputs are Python values for Flyte's type engine, not strings.
-        kwargs.setdefault("render_template_as_native_obj", True)
         super().__init__(**kwargs)
         if bool(launchplan_name) == bool(task_name):
             raise ValueError(
@@ -123,8 +146,11 @@ class FlyteOperator(BaseOperator):
             raise ValueError(f"FlyteOperator {self.task_id!r}: timeout must be positive seconds, got {timeout!r}")
         if deferrable and not wait_for_termination:
             raise ValueError(f"FlyteOperator {self.task_id!r}: deferrable=True needs wait_for_termination=True")
-        if inputs is not None and not isinstance(inputs, (Mapping, str)):
-            raise ValueError(f"FlyteOperator {self.task_id!r}: inputs must be a dict, got {type(inputs).__name__}")
+        if inputs is not None and not isinstance(inputs, (Mapping, str, XComArg)):
+            raise ValueError(
+                f"FlyteOperator {self.task_id!r}: inputs must be a dict (or a template / XComArg rendering to one), "
+                f"got {type(inputs).__name__}"
+            )
         if execution_name and "{{" not in execution_name:
             validate_execution_name(execution_name)
         PollPolicy(poll_interval)  # validates
@@ -163,6 +189,18 @@ class FlyteOperator(BaseOperator):
     def hook(self) -> FlyteHook:
         return FlyteHook(flyte_conn_id=self.flyte_conn_id)
 
+    # -- templating -------------------------------------------------------------------------------
+
+    def _do_render_template_fields(
+        self, parent: Any, template_fields: Iterable[str], context: Context, jinja_env: Any, seen_oids: set[int]
+    ) -> None:
+        """Render ``inputs`` to Python values for Flyte's type engine; every other field as text."""
+        fields = list(template_fields)
+        if parent is self and "inputs" in fields:
+            fields.remove("inputs")
+            self.inputs = render_native(self.inputs, context, jinja_env)
+        super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)
+
     # -- launching ------------------------------------------------------------------------------
 
     def _where(self) -> tuple[str, str]:
@@ -183,9 +221,9 @@ class FlyteOperator(BaseOperator):
         if log_url:
             annotations.setdefault("airflow-task-instance-url", log_url)
         return LaunchOptions(
-            labels={**self.labels, **airflow_labels(context)},
-            annotations=annotations,
-            envs=dict(self.envs),
+            labels={**{k: str(v) for k, v in self.labels.items()}, **airflow_labels(context)},
+            annotations={k: str(v) for k, v in annotations.items()},
+            envs={k: str(v) for k, v in self.envs.items()},
             max_parallelism=self.max_parallelism,
             raw_output_data_config=self.raw_output_data_config,
             assumable_iam_role=self.assumable_iam_role,
@@ -237,8 +275,11 @@ class FlyteOperator(BaseOperator):
             target = self.hook.resolve_launch_plan(project, domain, self.launchplan_name, self.version)
         else:
             target = self.hook.resolve_task(project, domain, str(self.task_name), self.version)
-        if isinstance(self.inputs, str):
-            raise ValueError(f"FlyteOperator {self.task_id!r}: inputs rendered to a string, expected a dict: {self.inputs!r}")
+        if not isinstance(self.inputs, Mapping):
+            raise ValueError(
+                f"FlyteOperator {self.task_id!r}: inputs must render to a dict, got {type(self.inputs).__name__}: "
+                f"{self.inputs!r}"
+            )
         state = self.hook.launch(target, name, self.inputs, self._options(context))
         self.log.info("Launched %s as %s", target.describe(), state.describe())
         return state

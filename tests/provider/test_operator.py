@@ -38,7 +38,7 @@ def test_optional_inputs_take_the_launch_plan_defaults(airflow_db, flyte_conn):
     assert xcom(run, "launch", key="outputs") == {"o0": 2}
 
 
-def test_failed_execution_fails_the_task_with_the_flyte_error(airflow_db, flyte_conn, flyte_admin, caplog):
+def test_failed_execution_fails_the_task_with_the_flyte_error(airflow_db, flyte_conn, flyte_admin, capfd):
     run = run_dag(single_launch_dag("op_fails", "simple.failing_wf", {"message": "bad batch 17"}))
 
     assert run.state == "failed"
@@ -47,7 +47,8 @@ def test_failed_execution_fails_the_task_with_the_flyte_error(airflow_db, flyte_
     execution = flyte_admin.get_execution(name)
     assert execution.closure.phase == FAILED
     assert "bad batch 17" in execution.closure.error.message
-    assert "bad batch 17" in caplog.text
+    task_log = "".join(capfd.readouterr())
+    assert "FlyteExecutionFailed" in task_log and "bad batch 17" in task_log and "kind=USER" in task_log
 
 
 def test_task_timeout_terminates_the_execution_through_on_kill(airflow_db, flyte_conn, flyte_admin):
