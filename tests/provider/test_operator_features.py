@@ -1,0 +1,107 @@
+"""Operator features visible to users: links, labels, templating, mapping, deferral."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_flyte.naming import execution_name
+from airflow_provider_flyte.operators.flyte import FlyteOperator
+from tests.airflow_runs import run_dag, xcom
+from tests.provider.dags import START, single_launch_dag
+
+P, D = "flytesnacks", "development"
+
+
+def test_console_link_is_stored_for_the_execution(airflow_db, flyte_conn, flyte_admin):
+    run = run_dag(single_launch_dag("op_link", "simple.double_wf", {"x": 1}))
+
+    name = xcom(run, "launch")
+    link = xcom(run, "launch", key="_link_FlyteExecutionLink")
+    assert link == f"http://{flyte_admin.endpoint}/console/projects/{P}/domains/{D}/executions/{name}"
+
+
+def test_executions_carry_airflow_labels(airflow_db, flyte_conn, flyte_admin):
+    run = run_dag(single_launch_dag("op_labels", "simple.double_wf", {"x": 1}, labels={"team": "ml"}))
+
+    labels = dict(flyte_admin.get_execution(xcom(run, "launch")).spec.labels.values)
+    assert labels["team"] == "ml"
+    assert labels["airflow-dag-id"] == "op_labels"
+    assert labels["airflow-task-id"] == "launch"
+    assert labels["airflow-try-number"] == "1"
+    assert labels["airflow-run-id"].startswith("manual__")
+
+
+def test_templated_inputs_render_to_python_values(airflow_db, flyte_conn):
+    dag = single_launch_dag(
+        "op_templated",
+        "simple.summarize_wf",
+        {"values": "{{ params.numbers }}", "tags": {"run": "{{ dag_run.dag_id }}", "n": "2"}},
+    )
+    dag.params = {"numbers": [5, 7]}
+
+    run = run_dag(dag)
+
+    assert xcom(run, "launch", key="outputs") == {"o0": {"total": 12, "mean": 6.0, "labels": ["n", "run"]}}
+
+
+def test_mapped_operator_launches_one_execution_per_map_index(airflow_db, flyte_conn, flyte_admin):
+    with DAG(dag_id="op_mapped", schedule=None, start_date=START) as dag:
+        FlyteOperator.partial(
+            task_id="launch", flyte_conn_id="flyte_conn", project=P, domain=D, launchplan_name="simple.double_wf"
+        ).expand(inputs=[{"x": 1}, {"x": 2}, {"x": 3}])
+
+    run = run_dag(dag)
+
+    names = [xcom(run, "launch", map_index=i) for i in range(3)]
+    assert names == [execution_name("op_mapped", run.run_id, "launch", i) for i in range(3)]
+    assert [xcom(run, "launch", key="outputs", map_index=i) for i in range(3)] == [{"o0": 2}, {"o0": 4}, {"o0": 6}]
+
+
+def test_deferrable_operator_waits_in_the_trigger_and_pushes_outputs(airflow_db, flyte_conn):
+    run = run_dag(single_launch_dag("op_deferred", "simple.sleepy_wf", {"seconds": 1.0}, deferrable=True))
+
+    assert run.state == "success"
+    assert xcom(run, "launch", key="outputs") == {"o0": 1.0}
+
+
+def test_deferrable_operator_fails_on_a_failed_execution(airflow_db, flyte_conn, capfd):
+    run = run_dag(single_launch_dag("op_deferred_fail", "simple.failing_wf", {"message": "deferred boom"}, deferrable=True))
+
+    assert run.state == "failed"
+    log = "".join(capfd.readouterr())
+    assert "FlyteExecutionFailed" in log and "deferred boom" in log
+
+
+def test_deferrable_operator_timeout_terminates_the_execution(airflow_db, flyte_conn, flyte_admin):
+    run = run_dag(
+        single_launch_dag("op_deferred_timeout", "simple.sleepy_wf", {"seconds": 60.0}, deferrable=True, timeout=2,
+                          execution_name="deferred-timeout")
+    )
+
+    assert run.state == "failed"
+    flyte_admin.wait_for_phase("deferred-timeout", {7}, timeout=30)
+
+
+def test_fire_and_forget_returns_before_the_execution_ends(airflow_db, flyte_conn, flyte_admin):
+    run = run_dag(single_launch_dag("op_no_wait", "simple.sleepy_wf", {"seconds": 3.0}, wait_for_termination=False))
+
+    assert run.state == "success"
+    assert flyte_admin.get_execution(xcom(run, "launch")).closure.phase in (0, 1, 2)
+    assert xcom(run, "launch", key="outputs") is None
+
+
+def test_bad_argument_combinations_fail_at_parse_time():
+    import pytest
+
+    with pytest.raises(ValueError, match="exactly one of launchplan_name or task_name"):
+        FlyteOperator(task_id="both", launchplan_name="a", task_name="b")
+    with pytest.raises(ValueError, match="exactly one of launchplan_name or task_name"):
+        FlyteOperator(task_id="neither")
+    with pytest.raises(ValueError, match="deferrable=True needs wait_for_termination=True"):
+        FlyteOperator(task_id="x", launchplan_name="a", deferrable=True, wait_for_termination=False)
+    with pytest.raises(ValueError, match="not a valid Flyte execution name"):
+        FlyteOperator(task_id="x", launchplan_name="a", execution_name="Bad_Name")
+    with pytest.raises(ValueError, match="poll_interval"):
+        FlyteOperator(task_id="x", launchplan_name="a", poll_interval=0)
