@@ -1,0 +1,96 @@
+"""FlyteExecutionTrigger with pytest-asyncio, over real gRPC to the local admin."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
+from airflow_provider_flyte.hooks.flyte import FlyteHook
+from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger, FlyteTriggerEvent
+
+P, D = "flytesnacks", "development"
+RUNNING, ABORTED = 2, 7
+
+
+def launch(name: str, launch_plan: str, inputs: dict) -> str:
+    hook = FlyteHook("flyte_conn")
+    hook.launch(hook.resolve_launch_plan(P, D, launch_plan), name, inputs, LaunchOptions())
+    return name
+
+
+async def first_event(trigger: FlyteExecutionTrigger) -> FlyteTriggerEvent:
+    async for event in trigger.run():
+        return FlyteTriggerEvent.parse(event.payload)
+    raise AssertionError("trigger ended without an event")
+
+
+def test_kwargs_are_identifiers_and_numbers_only():
+    path, kwargs = FlyteExecutionTrigger("flyte_conn", P, D, "n", poll_interval=2.0, deadline=10.0).serialize()
+    assert path == "airflow_provider_flyte.triggers.flyte.FlyteExecutionTrigger"
+    assert all(v is None or isinstance(v, (str, int, float)) for v in kwargs.values())
+    assert FlyteExecutionTrigger(**kwargs).serialize() == (path, kwargs)
+
+
+def test_unserialisable_kwargs_are_refused_before_deferring():
+    with pytest.raises(Exception, match="poll_interval"):
+        FlyteExecutionTrigger("flyte_conn", P, D, "n", poll_interval=object())  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_yields_the_terminal_state(flyte_conn, flyte_admin):
+    name = launch("trigger-success", "simple.double_wf", {"x": 3})
+
+    event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, name))
+
+    assert event.status == "terminal" and event.state.phase == "SUCCEEDED"
+
+
+@pytest.mark.asyncio
+async def test_yields_a_failed_state_with_the_flyte_error(flyte_conn):
+    name = launch("trigger-failure", "simple.failing_wf", {"message": "trigger boom"})
+
+    event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, name))
+
+    assert event.state.phase == "FAILED" and "trigger boom" in event.state.error_message
+
+
+@pytest.mark.asyncio
+async def test_yields_timeout_at_its_own_deadline(flyte_conn):
+    name = launch("trigger-deadline", "simple.sleepy_wf", {"seconds": 30.0})
+
+    started = time.monotonic()
+    event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, name, deadline=time.time() + 1.5))
+
+    assert event.status == "timeout" and event.state.phase in ("QUEUED", "RUNNING")
+    assert time.monotonic() - started < 10
+    FlyteHook("flyte_conn").terminate(P, D, name, "test cleanup")
+
+
+@pytest.mark.asyncio
+async def test_missing_execution_is_an_error_event(flyte_conn):
+    event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, "trigger-no-such-execution"))
+
+    assert event.status == "error" and "does not exist" in event.message
+
+
+@pytest.mark.asyncio
+async def test_on_kill_terminates_the_execution(flyte_conn, flyte_admin):
+    name = launch("trigger-kill", "simple.sleepy_wf", {"seconds": 30.0})
+    flyte_admin.wait_for_phase(name, {RUNNING}, timeout=30)
+
+    await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="marked failed in the Airflow UI").on_kill()
+
+    execution = flyte_admin.wait_for_phase(name, {ABORTED}, timeout=30)
+    assert execution.closure.abort_metadata.cause == "marked failed in the Airflow UI"
+
+
+@pytest.mark.asyncio
+async def test_on_kill_after_the_execution_finished_is_harmless(flyte_conn, flyte_admin):
+    name = launch("trigger-kill-late", "simple.double_wf", {"x": 1})
+    flyte_admin.wait_for_phase(name, {4}, timeout=30)
+
+    await FlyteExecutionTrigger("flyte_conn", P, D, name).on_kill()
+
+    assert flyte_admin.get_execution(name).closure.phase == 4

@@ -1,0 +1,36 @@
+"""Every trigger event is validated before the operator or sensor acts on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_flyte.exceptions import FlyteProviderError
+from airflow_provider_flyte.phases import ExecutionState
+from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
+
+DONE = ExecutionState("p", "d", "n", "SUCCEEDED")
+RUNNING = ExecutionState("p", "d", "n", "RUNNING")
+
+
+def test_a_terminal_event_round_trips():
+    event = FlyteTriggerEvent("terminal", DONE)
+    assert FlyteTriggerEvent.parse(event.payload()) == event
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "SUCCEEDED",
+        {"status": "terminal"},
+        {"status": "success", "state": DONE.to_dict(), "message": ""},
+        {"status": "terminal", "state": RUNNING.to_dict(), "message": ""},
+        {"status": "terminal", "state": None, "message": ""},
+        {"status": "timeout", "state": None, "message": ""},
+        {"status": "terminal", "state": {**DONE.to_dict(), "phase": "DONE"}, "message": ""},
+        {"status": "terminal", "state": DONE.to_dict(), "message": "", "extra": 1},
+    ],
+)
+def test_malformed_events_are_refused(payload):
+    with pytest.raises(FlyteProviderError):
+        FlyteTriggerEvent.parse(payload)
