@@ -57,6 +57,17 @@ class FlyteHook(BaseHook):
             self.client.close()
             del self.__dict__["client"]
 
+    def project_domain(self, project: str | None, domain: str | None) -> tuple[str, str]:
+        """The given project/domain, else the connection's defaults; both are required."""
+        project = project or self.config.project
+        domain = domain or self.config.domain
+        if not project or not domain:
+            raise ValueError(
+                f"No Flyte project/domain given and connection {self.flyte_conn_id!r} has no default "
+                f"(project={project!r}, domain={domain!r}); set them on the task or in the connection's extras"
+            )
+        return project, domain
+
     # -- resolving what to launch -------------------------------------------------------------
 
     def resolve_launch_plan(self, project: str, domain: str, name: str, version: str | None = None) -> LaunchTarget:

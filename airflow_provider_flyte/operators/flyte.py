@@ -204,22 +204,14 @@ class FlyteOperator(BaseOperator):
     # -- launching ------------------------------------------------------------------------------
 
     def _where(self) -> tuple[str, str]:
-        project = self.project or self.hook.config.project
-        domain = self.domain or self.hook.config.domain
-        if not project or not domain:
-            raise ValueError(
-                f"FlyteOperator {self.task_id!r}: no project/domain given and connection "
-                f"{self.flyte_conn_id!r} has no default (project={project!r}, domain={domain!r})"
-            )
-        return project, domain
+        return self.hook.project_domain(self.project, self.domain)
 
     def _options(self, context: Context) -> LaunchOptions:
         from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 
         annotations = dict(self.annotations)
-        log_url = getattr(context["ti"], "log_url", None)
-        if log_url:
-            annotations.setdefault("airflow-task-instance-url", log_url)
+        if conf.get("api", "base_url", fallback=None):
+            annotations.setdefault("airflow-task-instance-url", context["ti"].log_url)
         return LaunchOptions(
             labels={**{k: str(v) for k, v in self.labels.items()}, **airflow_labels(context)},
             annotations={k: str(v) for k, v in annotations.items()},

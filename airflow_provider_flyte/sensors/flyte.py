@@ -57,14 +57,7 @@ class FlyteSensor(BaseSensorOperator):
         return FlyteHook(flyte_conn_id=self.flyte_conn_id)
 
     def _where(self) -> tuple[str, str]:
-        project = self.project or self.hook.config.project
-        domain = self.domain or self.hook.config.domain
-        if not project or not domain:
-            raise ValueError(
-                f"FlyteSensor {self.task_id!r}: no project/domain given and connection "
-                f"{self.flyte_conn_id!r} has no default"
-            )
-        return project, domain
+        return self.hook.project_domain(self.project, self.domain)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

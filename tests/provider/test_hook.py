@@ -105,3 +105,14 @@ def test_terminating_a_finished_execution_is_not_an_error(hook, flyte_admin):
 
 def test_missing_execution_reads_as_none(hook):
     assert hook.find_execution(P, D, "never-existed") is None
+
+
+def test_project_and_domain_default_to_the_connections(hook):
+    assert hook.project_domain(None, None) == (P, D)
+    assert hook.project_domain("other", None) == ("other", D)
+
+
+def test_missing_project_names_the_connection(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_BARE", '{"conn_type": "flyte", "host": "h", "extra": {"insecure": true}}')
+    with pytest.raises(ValueError, match="connection 'bare' has no default"):
+        FlyteHook("bare").project_domain(None, "d")

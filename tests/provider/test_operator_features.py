@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+import time
 
 from airflow.sdk import DAG
 
@@ -22,6 +23,30 @@ def test_console_link_is_stored_for_the_execution(airflow_db, flyte_conn, flyte_
     assert link == f"http://{flyte_admin.endpoint}/console/projects/{P}/domains/{D}/executions/{name}"
 
 
+def test_console_link_is_visible_while_the_task_is_still_waiting(airflow_db, flyte_conn, flyte_admin):
+    seen: list[str] = []
+
+    def watch_link_while_running() -> None:
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not seen:
+            if any(e.id.name == "link-while-waiting" and e.closure.phase == 2 for e in flyte_admin.executions()):
+                with create_session() as session:
+                    row = session.query(XComModel).filter_by(dag_id="op_link_early", key="_link_FlyteExecutionLink").first()
+                    if row is not None:
+                        seen.append(XComModel.deserialize_value(row))
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch_link_while_running)
+    watcher.start()
+    run_dag(single_launch_dag("op_link_early", "simple.sleepy_wf", {"seconds": 3.0}, execution_name="link-while-waiting"))
+    watcher.join()
+
+    assert seen and seen[0].endswith("/executions/link-while-waiting")
+
+
 def test_executions_carry_airflow_labels(airflow_db, flyte_conn, flyte_admin):
     run = run_dag(single_launch_dag("op_labels", "simple.double_wf", {"x": 1}, labels={"team": "ml"}))
 
@@ -31,6 +56,15 @@ def test_executions_carry_airflow_labels(airflow_db, flyte_conn, flyte_admin):
     assert labels["airflow-task-id"] == "launch"
     assert labels["airflow-try-number"] == "1"
     assert labels["airflow-run-id"].startswith("manual__")
+
+
+def test_task_instance_url_is_annotated_when_airflow_has_a_base_url(airflow_db, flyte_conn, flyte_admin, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com")
+
+    run = run_dag(single_launch_dag("op_annotated", "simple.double_wf", {"x": 1}))
+
+    annotations = dict(flyte_admin.get_execution(xcom(run, "launch")).spec.annotations.values)
+    assert annotations["airflow-task-instance-url"].startswith("https://airflow.example.com/dags/op_annotated/runs/")
 
 
 def test_templated_inputs_render_to_python_values(airflow_db, flyte_conn):
