@@ -62,8 +62,11 @@ class FlyteExecutionAborted(_ExecutionEnded, AirflowFailException):
     """The execution was aborted; not retried, as someone stopped it deliberately."""
 
 
-class FlyteWaitTimeout(AirflowException):
-    """The operator's own ``timeout`` expired; the execution has been asked to terminate."""
+class FlyteWaitTimeout(AirflowFailException):
+    """The operator's own ``timeout`` expired and the execution was terminated.
+
+    Like a sensor timeout it is final: retrying would only wait again for the same budget.
+    """
 
 
 class FlyteWaitError(AirflowException):

@@ -42,6 +42,15 @@ PHASE_OUTCOMES: Mapping[str, Outcome] = {
     "ABORTING": Outcome.WAITING,
 }
 
+# Every abort this provider requests carries this prefix, so a later try can tell an execution
+# Airflow stopped (a task timeout, a clear) from one a person stopped in Flyte.
+AIRFLOW_ABORT_PREFIX = "Stopped by Airflow: "
+
+
+def airflow_abort_cause(reason: str) -> str:
+    return AIRFLOW_ABORT_PREFIX + reason
+
+
 TERMINAL_PHASES = frozenset(p for p, o in PHASE_OUTCOMES.items() if o is not Outcome.WAITING)
 
 
@@ -74,6 +83,10 @@ class ExecutionState:
     @property
     def outcome(self) -> Outcome:
         return outcome_of(self.phase)
+
+    @property
+    def aborted_by_airflow(self) -> bool:
+        return self.outcome is Outcome.ABORTED and self.abort_cause.startswith(AIRFLOW_ABORT_PREFIX)
 
     @property
     def is_terminal(self) -> bool:

@@ -10,8 +10,9 @@ nothing            launch (ALREADY_EXISTS from a lost response: adopt it)
 waiting phase      reattach and wait
 SUCCEEDED          finish with its outputs; no launch
 FAILED/TIMED_OUT   recover it (``recover_on_retry``; only failed nodes rerun) or relaunch,
-                   under this try's derived name
-ABORTED            fail without relaunching: someone stopped it on purpose
+                   under this try's derived name; the same for an execution Airflow itself
+                   aborted (task killed, timed out or cleared: its abort cause says so)
+ABORTED            by anyone else: fail without relaunching or retrying (stopped on purpose)
 =================  =====================================================================
 """
 
@@ -31,7 +32,7 @@ from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout, 
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
 from airflow_provider_flyte.naming import attempt_name, execution_name, validate_execution_name
-from airflow_provider_flyte.phases import ExecutionState, Outcome
+from airflow_provider_flyte.phases import ExecutionState, Outcome, airflow_abort_cause
 from airflow_provider_flyte.polling import PollPolicy
 
 if TYPE_CHECKING:
@@ -251,9 +252,11 @@ class FlyteOperator(BaseOperator):
         found = self._latest(project, domain, base, try_number)
         if found is None:
             return self._launch(context, project, domain, base)
-        outcome = found.outcome
         own_name = attempt_name(base, try_number)
-        if outcome in (Outcome.WAITING, Outcome.SUCCEEDED, Outcome.ABORTED) or found.name == own_name:
+        reusable = found.outcome in (Outcome.WAITING, Outcome.SUCCEEDED) or (
+            found.outcome is Outcome.ABORTED and not found.aborted_by_airflow
+        )
+        if reusable or found.name == own_name:
             self.log.info("Found %s from an earlier try; using it instead of launching", found.describe())
             return found
         if self.recover_on_retry:
@@ -301,7 +304,9 @@ class FlyteOperator(BaseOperator):
                 name=state.name,
                 poll_interval=self.poll_interval,
                 deadline=time.time() + self.timeout if self.timeout else None,
-                kill_cause=f"Airflow task {ti.dag_id}.{ti.task_id} (run {ti.run_id}) was stopped",
+                kill_cause=airflow_abort_cause(f"task {ti.dag_id}.{ti.task_id} (run {ti.run_id}) was stopped")
+                if self.terminate_on_kill
+                else "",
             ),
             method_name="execute_complete",
         )
@@ -326,13 +331,27 @@ class FlyteOperator(BaseOperator):
                 self._give_up(state)
             pause = policy.interval(now - started)
             time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - now)))
-            previous, state = state.phase, self.hook.get_execution(state.project, state.domain, state.name)
+            previous, state = state.phase, self._poll(state)
             if state.phase != previous:
                 self.log.info("%s", state.describe())
         return state
 
+    def _poll(self, state: ExecutionState) -> ExecutionState:
+        """The execution's new state; a FlyteAdmin outage outlasting the client's retries is
+        waited out (as the trigger does) rather than failing a task whose execution still runs."""
+        from airflow_provider_flyte.hooks.retry import is_transient
+
+        try:
+            return self.hook.get_execution(state.project, state.domain, state.name)
+        except Exception as err:
+            if not is_transient("GetExecution", err):
+                raise
+            self.log.warning("FlyteAdmin unreachable while waiting for %s (%s); will retry", state.name, err)
+            return state
+
     def _give_up(self, state: ExecutionState) -> None:
-        self.hook.terminate(state.project, state.domain, state.name, f"Airflow task {self.task_id} timed out after {self.timeout}s")
+        cause = airflow_abort_cause(f"task {self.dag_id}.{self.task_id} timed out after {self.timeout}s")
+        self.hook.terminate(state.project, state.domain, state.name, cause)
         raise FlyteWaitTimeout(f"{state.describe()}; timeout of {self.timeout}s expired, terminating it")
 
     def _finish(self, context: Context, state: ExecutionState) -> str:
@@ -349,7 +368,7 @@ class FlyteOperator(BaseOperator):
         state = self._watched
         if not (self.terminate_on_kill and state) or state.is_terminal:
             return
-        cause = f"Airflow task {self.dag_id}.{self.task_id} was killed"
+        cause = airflow_abort_cause(f"task {self.dag_id}.{self.task_id} was killed")
         if self.hook.terminate(state.project, state.domain, state.name, cause):
             self.log.info("Terminated %s", state.describe())
 

@@ -4,8 +4,10 @@ Its kwargs are only identifiers, a poll interval and a deadline (no credentials:
 is read in the triggerer). Transient FlyteAdmin faults never end the wait: the client retries
 them, and if it gives up the trigger logs, sleeps and asks again. A deadline of its own lets the
 operator cancel the execution when its ``timeout`` expires, which ``defer(timeout=...)`` cannot.
-``on_kill`` (Airflow 3.3) terminates the execution when a person marks the task failed/success
-or clears it; Airflow does not call it on triggerer restarts, so those just resume polling.
+``on_kill`` (Airflow 3.3) terminates the execution, with ``kill_cause``, when a person marks the
+task failed/success or clears it; an empty ``kill_cause`` (a sensor, or ``terminate_on_kill=False``)
+leaves the execution alone. Airflow does not call ``on_kill`` on triggerer restarts, so those just
+resume polling.
 """
 
 from __future__ import annotations
@@ -133,13 +135,14 @@ class FlyteExecutionTrigger(BaseTrigger):
             await client.close()
 
     async def on_kill(self) -> None:
-        """A person stopped the deferred task: stop the Flyte execution too."""
+        """A person stopped the deferred task: stop the Flyte execution too, if we own it."""
         from airflow_provider_flyte.hooks.flyte import aterminate, async_client
 
+        if not self.kill_cause:
+            return
         client, _ = await async_client(self.conn_id)
         try:
-            cause = self.kill_cause or f"Airflow task watching {self.name} was stopped"
-            if await aterminate(client, self.project, self.domain, self.name, cause):
+            if await aterminate(client, self.project, self.domain, self.name, self.kill_cause):
                 self.log.info("Terminated Flyte execution %s", self.name)
         finally:
             await client.close()

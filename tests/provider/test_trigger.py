@@ -87,10 +87,19 @@ async def test_on_kill_terminates_the_execution(flyte_conn, flyte_admin):
 
 
 @pytest.mark.asyncio
+async def test_on_kill_without_a_cause_leaves_the_execution_running(flyte_conn, flyte_admin):
+    name = launch("trigger-sensor-kill", "simple.sleepy_wf", {"seconds": 3.0})
+
+    await FlyteExecutionTrigger("flyte_conn", P, D, name).on_kill()
+
+    assert flyte_admin.wait_for_phase(name, {4}, timeout=30).closure.phase == 4
+
+
+@pytest.mark.asyncio
 async def test_on_kill_after_the_execution_finished_is_harmless(flyte_conn, flyte_admin):
     name = launch("trigger-kill-late", "simple.double_wf", {"x": 1})
     flyte_admin.wait_for_phase(name, {4}, timeout=30)
 
-    await FlyteExecutionTrigger("flyte_conn", P, D, name).on_kill()
+    await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="late").on_kill()
 
     assert flyte_admin.get_execution(name).closure.phase == 4

@@ -72,3 +72,11 @@ def test_state_round_trips_through_a_dict():
 def test_malformed_state_payloads_are_refused(payload):
     with pytest.raises(FlyteProviderError):
         ExecutionState.from_dict(payload)
+
+
+def test_only_aborts_carrying_the_airflow_prefix_count_as_airflows():
+    from airflow_provider_flyte.phases import airflow_abort_cause
+
+    assert state("ABORTED", abort_cause=airflow_abort_cause("task d.t was killed")).aborted_by_airflow
+    assert not state("ABORTED", abort_cause="stopped in the console").aborted_by_airflow
+    assert not state("FAILED", abort_cause=airflow_abort_cause("x")).aborted_by_airflow
