@@ -160,11 +160,16 @@ class FlyteHook(BaseHook):
         return self.get_execution(project, domain, new_name)
 
     def get_outputs(self, project: str, domain: str, name: str) -> dict[str, Any]:
-        """Outputs of a finished execution as JSON-friendly values (files and datasets as URIs)."""
+        """Outputs of a finished execution as JSON-friendly values (files and datasets as URIs).
+
+        Large outputs that FlyteAdmin offloads come back as a blob reference; we read the blob.
+        """
         from airflow_provider_flyte.hooks import admin_messages as m
-        from airflow_provider_flyte.hooks.literals import literal_map_to_json
+        from airflow_provider_flyte.hooks.literals import literal_map_to_json, read_offloaded_literal_map
 
         data = self.client.call("GetExecutionData", m.data_request(project, domain, name))
+        if not data.full_outputs.literals and data.outputs.url:
+            return literal_map_to_json(read_offloaded_literal_map(data.outputs.url))
         return literal_map_to_json(data.full_outputs)
 
     def execution_url(self, project: str, domain: str, name: str) -> str:

@@ -153,5 +153,14 @@ def literal_to_json(literal: literals_pb2.Literal) -> Any:
     return None
 
 
+def read_offloaded_literal_map(url: str) -> literals_pb2.LiteralMap:
+    """Outputs FlyteAdmin did not inline (over its 2 MB limit) live in a blob: read it with fsspec,
+    which flytekit already installs with the file, s3, gcs and abfs backends it configures."""
+    import fsspec
+
+    with fsspec.open(url, "rb") as blob:
+        return literals_pb2.LiteralMap.FromString(blob.read())
+
+
 def literal_map_to_json(literal_map: literals_pb2.LiteralMap) -> dict[str, Any]:
     return {name: literal_to_json(literal) for name, literal in literal_map.literals.items()}

@@ -60,3 +60,9 @@ def test_enum_input_outside_its_values_names_the_allowed_values(hook, typed_admi
     with pytest.raises(FlyteInputError, match=r"Input 'color' .* enum\['red', 'green'\], got 'blue'"):
         hook.launch(target, "typed-bad-enum", {"when": datetime(2026, 1, 1), "wait": timedelta(1), "color": "blue",
                                                "point": {"x": 1.0, "y": 2.0}}, LaunchOptions())
+
+
+def test_outputs_flyteadmin_offloads_are_read_from_their_blob(hook, typed_admin):
+    outputs = run(hook, typed_admin, "typed.big_wf", "typed-offloaded", {"n": 3_000_000})
+
+    assert len(outputs["o0"]) == 3_000_000

@@ -58,3 +58,13 @@ def produce(n: int) -> tuple[datetime, timedelta, Color, Point, List[Optional[in
 @workflow
 def produce_wf(n: int = 2) -> tuple[datetime, timedelta, Color, Point, List[Optional[int]], FlyteFile]:
     return produce(n=n)
+
+
+@task
+def big(n: int) -> str:
+    return "x" * n
+
+
+@workflow
+def big_wf(n: int = 3_000_000) -> str:
+    return big(n=n)
