@@ -45,7 +45,7 @@ class FlyteHook(BaseHook):
 
     @cached_property
     def client(self) -> AdminClient:
-        from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
+        from airflow_provider_flyte.hooks.admin_client import AdminClient
 
         return AdminClient(self.config)
 
