@@ -1,12 +1,11 @@
 """The FlyteAdmin gRPC clients: a channel, the AdminService stub, auth metadata, deadlines, retries.
 
 Two thin I/O shells, one blocking (workers) and one asyncio (the triggerer), around the same
-channel credentials, token source and retry policy. Nothing here is imported at DAG-parse time.
+channels (``channels``), token source (``auth``) and retry policy (``retry``). Nothing here is imported at DAG-parse time.
 """
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import grpc
@@ -14,52 +13,16 @@ import tenacity
 from flyteidl.service import admin_pb2_grpc
 
 from airflow_provider_flyte.hooks.auth import TokenSource
+from airflow_provider_flyte.hooks.channels import async_channel, sync_channel
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.hooks.retry import retry_policy, status_code
-
-_CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-    ("grpc.keepalive_time_ms", 60_000),
-]
-
-
-def _host_port(endpoint: str) -> tuple[str, int]:
-    host, _, port = endpoint.rpartition(":")
-    return host.strip("[]"), int(port or 443)
-
-
-def channel_credentials(config: FlyteConnectionConfig) -> grpc.ChannelCredentials | None:
-    """TLS by default (system roots); a CA file; or trust whatever the server shows when told to."""
-    if config.insecure:
-        return None
-    if config.ca_cert_path:
-        with open(config.ca_cert_path, "rb") as ca:
-            return grpc.ssl_channel_credentials(root_certificates=ca.read())
-    if config.insecure_skip_verify:
-        # As flytekit does: fetch the presented certificate and trust exactly it.
-        pem = ssl.get_server_certificate(_host_port(config.endpoint))
-        return grpc.ssl_channel_credentials(root_certificates=pem.encode())
-    return grpc.ssl_channel_credentials()
-
-
-def _options(config: FlyteConnectionConfig) -> list[tuple[str, Any]]:
-    options = list(_CHANNEL_OPTIONS)
-    if config.insecure_skip_verify and not config.ca_cert_path:
-        options.append(("grpc.ssl_target_name_override", _host_port(config.endpoint)[0]))
-    return options
-
 
 class AdminClient:
     """Blocking client: every call has a deadline, transient failures are retried."""
 
     def __init__(self, config: FlyteConnectionConfig) -> None:
         self.config = config
-        creds = channel_credentials(config)
-        self._channel = (
-            grpc.insecure_channel(config.endpoint, options=_options(config))
-            if creds is None
-            else grpc.secure_channel(config.endpoint, creds, options=_options(config))
-        )
+        self._channel = sync_channel(config)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
 
@@ -101,12 +64,7 @@ class AsyncAdminClient:
 
     def __init__(self, config: FlyteConnectionConfig) -> None:
         self.config = config
-        creds = channel_credentials(config)
-        self._channel = (
-            grpc.aio.insecure_channel(config.endpoint, options=_options(config))
-            if creds is None
-            else grpc.aio.secure_channel(config.endpoint, creds, options=_options(config))
-        )
+        self._channel = async_channel(config)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
 

@@ -1,13 +1,16 @@
-"""Bearer tokens for FlyteAdmin, the way flytekit obtains them, without flytekit's heavy client.
+"""Bearer tokens for FlyteAdmin, obtained the way flytekit obtains them.
 
 - ``none``: no metadata.
-- ``client_credentials``: discover the token endpoint through the anonymous AuthMetadataService,
-  then the OAuth2 client-credentials grant (Basic auth with the url-quoted secret, as flytekit
-  sends it); the token is cached until shortly before it expires and refreshed once when the
-  admin answers UNAUTHENTICATED.
+- ``client_credentials``: discover the token endpoint and the metadata key through the anonymous
+  AuthMetadataService (GetOAuth2Metadata, GetPublicClientConfig), then the OAuth2
+  client-credentials grant with Basic auth of the url-quoted secret, as flytekit sends it. The
+  token is cached until shortly before it expires, and refreshed once when the admin answers
+  UNAUTHENTICATED. Implemented here (sync and async) rather than through flytekit, so the
+  triggerer never blocks its event loop.
 - ``external_command``: run the configured command and use what it prints.
-- ``pkce`` / ``device_flow`` need a person at a browser; they are refused on workers and
-  triggerers with a message saying so.
+- ``pkce`` / ``device_flow``: flytekit's own authenticators (browser or device code, tokens kept
+  in the keyring). They need a person the first time; afterwards the keyring's refresh token lets
+  a worker on that machine run unattended.
 
 Tokens are registered with Airflow's secrets masker (the connection password already is) and
 never logged.
@@ -27,23 +30,22 @@ from typing import Any
 from airflow_provider_flyte.exceptions import FlyteConnectionError
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 
+DEFAULT_METADATA_KEY = "flyte-authorization"
 _EXPIRY_MARGIN = 30.0
-_INTERACTIVE_MODES = ("pkce", "device_flow")
+_FOREVER = float("inf")
 
 
-def _mask(value: str | None) -> None:
-    if value:
-        from airflow.sdk.log import mask_secret
+def _mask(value: str) -> None:
+    from airflow.sdk.log import mask_secret
 
-        mask_secret(value)
+    mask_secret(value)
 
 
-async def _amask(value: str | None) -> None:
+async def _amask(value: str) -> None:
     """The event-loop-safe twin: the sync masker can deadlock inside the triggerer."""
-    if value:
-        from airflow.sdk.log import amask_secret
+    from airflow.sdk.log import amask_secret
 
-        await amask_secret(value)
+    await amask_secret(value)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,16 @@ class _Token:
     @property
     def fresh(self) -> bool:
         return time.monotonic() < self.expires_at - _EXPIRY_MARGIN
+
+
+@dataclass(frozen=True)
+class _Discovery:
+    token_endpoint: str
+    metadata_key: str
+
+
+def _discovered(public: Any, oauth2: Any) -> _Discovery:
+    return _Discovery(oauth2.token_endpoint, public.authorization_metadata_key or DEFAULT_METADATA_KEY)
 
 
 def _token_request(config: FlyteConnectionConfig) -> tuple[dict[str, str], dict[str, str]]:
@@ -67,10 +79,16 @@ def _token_request(config: FlyteConnectionConfig) -> tuple[dict[str, str], dict[
     return headers, body
 
 
-def _parse_token(payload: Any, status: int) -> _Token:
-    if status != 200 or not isinstance(payload, dict) or "access_token" not in payload:
+def _parse_token(response: Any) -> _Token:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = response.text[:200]
+    if response.status_code != 200 or not isinstance(payload, dict) or "access_token" not in payload:
         detail = payload.get("error", payload) if isinstance(payload, dict) else payload
-        raise FlyteConnectionError(f"Flyte token endpoint refused the client credentials (HTTP {status}): {detail}")
+        raise FlyteConnectionError(
+            f"Flyte token endpoint refused the client credentials (HTTP {response.status_code}): {detail}"
+        )
     return _Token(str(payload["access_token"]), time.monotonic() + float(payload.get("expires_in", 3600)))
 
 
@@ -81,18 +99,15 @@ def _verify(config: FlyteConnectionConfig) -> Any:
 
 
 class TokenSource:
-    """Supplies the ``flyte-authorization`` metadata for one connection, sync or async."""
+    """Supplies the authorization metadata for one connection's calls, sync or async."""
 
     def __init__(self, config: FlyteConnectionConfig, channel: Any) -> None:
-        if config.auth_mode in _INTERACTIVE_MODES:
-            raise FlyteConnectionError(
-                f"auth_mode {config.auth_mode!r} needs a person at a browser and cannot run on an Airflow "
-                "worker or triggerer; use client_credentials or external_command"
-            )
         self._config = config
         self._channel = channel
         self._token: _Token | None = None
-        self._token_endpoint: str | None = None
+        self._discovery: _Discovery | None = None
+        self._metadata_key = DEFAULT_METADATA_KEY
+        self._authenticator: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -104,7 +119,7 @@ class TokenSource:
 
     def _header(self) -> tuple[tuple[str, str], ...]:
         assert self._token is not None
-        return (("flyte-authorization", f"Bearer {self._token.value}"),)
+        return ((self._metadata_key, f"Bearer {self._token.value}"),)
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         mode = self._config.auth_mode
@@ -112,7 +127,12 @@ class TokenSource:
             return ()
         with self._lock:
             if self._token is None or not self._token.fresh:
-                self._token = self._run_command() if mode == "external_command" else self._fetch()
+                if mode == "external_command":
+                    self._token = self._run_command()
+                elif mode == "client_credentials":
+                    self._token = self._fetch()
+                else:
+                    self._token = self._interactive()
                 _mask(self._token.value)
             return self._header()
 
@@ -121,12 +141,15 @@ class TokenSource:
         if mode == "none":
             return ()
         if self._token is None or not self._token.fresh:
-            if mode == "external_command":
-                self._token = await asyncio.to_thread(self._run_command)
-            else:
+            if mode == "client_credentials":
                 self._token = await self._afetch()
+            else:
+                blocking = self._run_command if mode == "external_command" else self._interactive
+                self._token = await asyncio.to_thread(blocking)
             await _amask(self._token.value)
         return self._header()
+
+    # -- external command ---------------------------------------------------------------------
 
     def _run_command(self) -> _Token:
         done = subprocess.run(list(self._config.command), capture_output=True, text=True, timeout=60)
@@ -134,46 +157,69 @@ class TokenSource:
             raise FlyteConnectionError(
                 f"Token command {self._config.command[0]!r} failed with exit code {done.returncode}"
             )
-        token = done.stdout.strip()
         # Command tokens carry no expiry we can read; reuse until the admin refuses one.
-        return _Token(token, float("inf"))
+        return _Token(done.stdout.strip(), _FOREVER)
 
-    def _discovery_stub(self) -> Any:
-        from flyteidl.service import auth_pb2_grpc
+    # -- client credentials ----------------------------------------------------------------------
 
-        return auth_pb2_grpc.AuthMetadataServiceStub(self._channel)
+    def _stubs_and_requests(self) -> tuple[Any, Any, Any]:
+        from flyteidl.service import auth_pb2, auth_pb2_grpc
+
+        stub = auth_pb2_grpc.AuthMetadataServiceStub(self._channel)
+        return stub, auth_pb2.PublicClientAuthConfigRequest(), auth_pb2.OAuth2MetadataRequest()
 
     def _fetch(self) -> _Token:
         import httpx
-        from flyteidl.service import auth_pb2
 
-        if self._token_endpoint is None:
-            meta = self._discovery_stub().GetOAuth2Metadata(
-                auth_pb2.OAuth2MetadataRequest(), timeout=self._config.timeout
+        if self._discovery is None:
+            stub, public_request, oauth2_request = self._stubs_and_requests()
+            timeout = self._config.timeout
+            self._discovery = _discovered(
+                stub.GetPublicClientConfig(public_request, timeout=timeout),
+                stub.GetOAuth2Metadata(oauth2_request, timeout=timeout),
             )
-            self._token_endpoint = meta.token_endpoint
+            self._metadata_key = self._discovery.metadata_key
         headers, body = _token_request(self._config)
         with httpx.Client(verify=_verify(self._config), timeout=self._config.timeout) as http:
-            response = http.post(self._token_endpoint, headers=headers, data=body)
-        return _parse_token(_json(response), response.status_code)
+            return _parse_token(http.post(self._discovery.token_endpoint, headers=headers, data=body))
 
     async def _afetch(self) -> _Token:
         import httpx
-        from flyteidl.service import auth_pb2
 
-        if self._token_endpoint is None:
-            meta = await self._discovery_stub().GetOAuth2Metadata(
-                auth_pb2.OAuth2MetadataRequest(), timeout=self._config.timeout
+        if self._discovery is None:
+            stub, public_request, oauth2_request = self._stubs_and_requests()
+            timeout = self._config.timeout
+            self._discovery = _discovered(
+                await stub.GetPublicClientConfig(public_request, timeout=timeout),
+                await stub.GetOAuth2Metadata(oauth2_request, timeout=timeout),
             )
-            self._token_endpoint = meta.token_endpoint
+            self._metadata_key = self._discovery.metadata_key
         headers, body = _token_request(self._config)
         async with httpx.AsyncClient(verify=_verify(self._config), timeout=self._config.timeout) as http:
-            response = await http.post(self._token_endpoint, headers=headers, data=body)
-        return _parse_token(_json(response), response.status_code)
+            return _parse_token(await http.post(self._discovery.token_endpoint, headers=headers, data=body))
+
+    # -- pkce / device flow ------------------------------------------------------------------------
+
+    def _interactive(self) -> _Token:
+        """flytekit's PKCE or device-code authenticator, with its keyring-cached credentials."""
+        if self._authenticator is None:
+            self._authenticator = flytekit_authenticator(self._config)
+        self._authenticator.refresh_credentials()
+        key, value = self._authenticator.fetch_grpc_call_auth_metadata()
+        self._metadata_key = key or DEFAULT_METADATA_KEY
+        return _Token(value.removeprefix("Bearer "), _FOREVER)
 
 
-def _json(response: Any) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:200]
+def flytekit_authenticator(config: FlyteConnectionConfig) -> Any:
+    from flytekit.clients.auth.authenticator import DeviceCodeAuthenticator, PKCEAuthenticator
+    from flytekit.clients.auth_helper import RemoteClientConfigStore
+
+    from airflow_provider_flyte.hooks.channels import sync_channel
+
+    store = RemoteClientConfigStore(sync_channel(config))
+    scopes = list(config.scopes)
+    if config.auth_mode == "pkce":
+        return PKCEAuthenticator(config.endpoint, store, scopes=scopes, verify=_verify(config))
+    return DeviceCodeAuthenticator(
+        endpoint=config.endpoint, cfg_store=store, audience=config.audience, scopes=scopes, verify=_verify(config)
+    )

@@ -1,0 +1,72 @@
+"""gRPC channels to FlyteAdmin: TLS by default, a private CA, or (explicitly) no verification.
+
+One function decides credentials and options; the sync and asyncio channels are built from it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import grpc
+
+from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
+
+_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 60_000),
+]
+
+
+def host_port(endpoint: str) -> tuple[str, int]:
+    host, _, port = endpoint.rpartition(":")
+    return host.strip("[]"), int(port or 443)
+
+
+def _presented_certificate(endpoint: str) -> tuple[bytes, str]:
+    """The server's own certificate and the name it was issued to.
+
+    ``insecure_skip_verify`` trusts exactly what the server presents (as flytekit does), and
+    overrides the expected host name with the certificate's, so a name mismatch does not fail.
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    pem = ssl.get_server_certificate(host_port(endpoint)).encode()
+    cert = x509.load_pem_x509_certificate(pem)
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns = names.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        dns = []
+    common = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return pem, str((dns or common or [host_port(endpoint)[0]])[0])
+
+
+def credentials_and_options(config: FlyteConnectionConfig) -> tuple[grpc.ChannelCredentials | None, list[tuple[str, Any]]]:
+    """``None`` credentials mean plaintext, which only ``insecure`` asks for."""
+    options = list(_OPTIONS)
+    if config.insecure:
+        return None, options
+    if config.ca_cert_path:
+        with open(config.ca_cert_path, "rb") as ca:
+            return grpc.ssl_channel_credentials(root_certificates=ca.read()), options
+    if config.insecure_skip_verify:
+        pem, name = _presented_certificate(config.endpoint)
+        options.append(("grpc.ssl_target_name_override", name))
+        return grpc.ssl_channel_credentials(root_certificates=pem), options
+    return grpc.ssl_channel_credentials(), options
+
+
+def sync_channel(config: FlyteConnectionConfig) -> grpc.Channel:
+    creds, options = credentials_and_options(config)
+    if creds is None:
+        return grpc.insecure_channel(config.endpoint, options=options)
+    return grpc.secure_channel(config.endpoint, creds, options=options)
+
+
+def async_channel(config: FlyteConnectionConfig) -> grpc.aio.Channel:
+    creds, options = credentials_and_options(config)
+    if creds is None:
+        return grpc.aio.insecure_channel(config.endpoint, options=options)
+    return grpc.aio.secure_channel(config.endpoint, creds, options=options)
