@@ -23,14 +23,13 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-import jinja2
-import jinja2.nativetypes
 
 from airflow.sdk import BaseOperator, XComArg, conf
 
 from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
+from airflow_provider_flyte.operators.templating import render_native, value_environment
 from airflow_provider_flyte.naming import attempt_name, execution_name, validate_execution_name
 from airflow_provider_flyte.phases import ExecutionState, Outcome, airflow_abort_cause
 from airflow_provider_flyte.polling import PollPolicy
@@ -57,28 +56,6 @@ def airflow_labels(context: Context) -> dict[str, str]:
         "airflow-task-id": k8s_label_value(ti.task_id),
         "airflow-try-number": str(ti.try_number),
     }
-
-
-def render_native(value: Any, context: Context, text_env: jinja2.Environment) -> Any:
-    """Render templates inside ``value`` as native Python values ("{{ params.k }}" -> 5).
-
-    Only strings that contain Jinja markup are rendered, so a plain "2" stays the string "2" for a
-    Flyte string input (a DAG-wide native environment would turn it into an int).
-    """
-    if isinstance(value, str):
-        if "{{" not in value and "{%" not in value:
-            return value
-        native = jinja2.nativetypes.NativeEnvironment(undefined=text_env.undefined, loader=text_env.loader)
-        native.filters.update(text_env.filters)
-        native.globals.update(text_env.globals)
-        return native.from_string(value).render(**context)
-    if isinstance(value, XComArg):
-        return value.resolve(context)
-    if isinstance(value, Mapping):
-        return {k: render_native(v, context, text_env) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(render_native(v, context, text_env) for v in value)
-    return value
 
 
 class FlyteOperator(BaseOperator):
@@ -199,7 +176,7 @@ class FlyteOperator(BaseOperator):
         fields = list(template_fields)
         if parent is self and "inputs" in fields:
             fields.remove("inputs")
-            self.inputs = render_native(self.inputs, context, jinja_env)
+            self.inputs = render_native(self.inputs, context, value_environment(jinja_env))
         super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)
 
     # -- launching ------------------------------------------------------------------------------
