@@ -31,6 +31,10 @@ class FlyteConnectionError(FlyteProviderError, ValueError):
     """The Airflow connection cannot describe a FlyteAdmin endpoint."""
 
 
+class FlyteTokenEndpointUnavailable(FlyteConnectionError):
+    """The identity provider answered 5xx/429: a transient fault, retried like UNAVAILABLE."""
+
+
 class _ExecutionEnded(AirflowException):
     def __init__(self, state: ExecutionState) -> None:
         self.state = state

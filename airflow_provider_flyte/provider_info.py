@@ -35,7 +35,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Skip TLS verification", "boolean", "Use TLS but do not verify the server certificate.", default=False
     ),
     "ca_cert_path": _field("CA certificate path", "string", "PEM file of the CA that signed the admin's certificate."),
-    "scopes": _field("Scopes", "string", "OAuth2 scopes, comma separated (default: all)."),
+    "scopes": _field("Scopes", "string", "OAuth2 scopes, comma separated (default: what the admin advertises, else all)."),
     "audience": _field("Audience", "string", "OAuth2 audience, if your identity provider needs one."),
     "command": _field(
         "Token command", "string", "external_command auth: a command that prints an access token (JSON list or shell words)."

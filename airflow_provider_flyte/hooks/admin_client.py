@@ -1,7 +1,8 @@
 """The FlyteAdmin gRPC clients: a channel, the AdminService stub, auth metadata, deadlines, retries.
 
 Two thin I/O shells, one blocking (workers) and one asyncio (the triggerer), around the same
-channels (``channels``), token source (``auth``) and retry policy (``retry``). Nothing here is imported at DAG-parse time.
+channels (``channels``), token source (``auth``) and retry policy (``retry``); what is not I/O
+(which answers are expected outcomes, when to refresh a token) is decided once, here.
 """
 
 from __future__ import annotations
@@ -13,9 +14,23 @@ import tenacity
 from flyteidl.service import admin_pb2_grpc
 
 from airflow_provider_flyte.hooks.auth import TokenSource
-from airflow_provider_flyte.hooks.channels import async_channel, sync_channel
+from airflow_provider_flyte.hooks.channels import ChannelSettings, async_channel, sync_channel
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.hooks.retry import retry_policy, status_code
+
+
+def _expected(err: grpc.RpcError, codes: tuple[str, ...]) -> bool:
+    """Permanent answers that are outcomes, not errors: no such execution, already exists..."""
+    return any(status_code(err) is grpc.StatusCode[code] for code in codes)
+
+
+def _refresh_and_retry(err: grpc.RpcError, tokens: TokenSource) -> bool:
+    """A refused token is refreshed once (it may have been revoked or expired early)."""
+    if status_code(err) is grpc.StatusCode.UNAUTHENTICATED and tokens.refreshable:
+        tokens.invalidate()
+        return True
+    return False
+
 
 class AdminClient:
     """Blocking client: every call has a deadline, transient failures are retried."""
@@ -32,16 +47,12 @@ class AdminClient:
                 return self._call_once(method, request)
         raise AssertionError("unreachable: tenacity reraises")
 
-    def call_unless(self, method: str, request: Any, code: str) -> Any | None:
-        """``call``, except that an answer with status ``code`` (e.g. "NOT_FOUND") returns None.
-
-        For the permanent answers that are expected outcomes rather than errors: no such
-        execution yet, execution already exists, execution already finished.
-        """
+    def call_unless(self, method: str, request: Any, *codes: str) -> Any | None:
+        """``call``, except that an answer with one of ``codes`` (e.g. "NOT_FOUND") returns None."""
         try:
             return self.call(method, request)
         except grpc.RpcError as err:
-            if status_code(err) is grpc.StatusCode[code]:
+            if _expected(err, codes):
                 return None
             raise
 
@@ -50,21 +61,24 @@ class AdminClient:
         try:
             return rpc(request, timeout=self.config.timeout, metadata=self.tokens.metadata())
         except grpc.RpcError as err:
-            if status_code(err) is grpc.StatusCode.UNAUTHENTICATED and self.tokens.refreshable:
-                self.tokens.invalidate()
-                return rpc(request, timeout=self.config.timeout, metadata=self.tokens.metadata())
-            raise
+            if not _refresh_and_retry(err, self.tokens):
+                raise
+            return rpc(request, timeout=self.config.timeout, metadata=self.tokens.metadata())
 
     def close(self) -> None:
         self._channel.close()
 
 
 class AsyncAdminClient:
-    """asyncio client for triggers: same credentials, tokens and retry policy as AdminClient."""
+    """asyncio client for triggers: same credentials, tokens and retry policy as AdminClient.
 
-    def __init__(self, config: FlyteConnectionConfig) -> None:
+    Built from ``ChannelSettings`` computed off the event loop (``insecure_skip_verify`` fetches
+    the server certificate over the network).
+    """
+
+    def __init__(self, config: FlyteConnectionConfig, settings: ChannelSettings) -> None:
         self.config = config
-        self._channel = async_channel(config)
+        self._channel = async_channel(config, settings)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
 
@@ -74,12 +88,11 @@ class AsyncAdminClient:
                 return await self._call_once(method, request)
         raise AssertionError("unreachable: tenacity reraises")
 
-    async def call_unless(self, method: str, request: Any, code: str) -> Any | None:
-        """Async twin of ``AdminClient.call_unless``."""
+    async def call_unless(self, method: str, request: Any, *codes: str) -> Any | None:
         try:
             return await self.call(method, request)
         except grpc.RpcError as err:
-            if status_code(err) is grpc.StatusCode[code]:
+            if _expected(err, codes):
                 return None
             raise
 
@@ -88,10 +101,9 @@ class AsyncAdminClient:
         try:
             return await rpc(request, timeout=self.config.timeout, metadata=await self.tokens.ametadata())
         except grpc.RpcError as err:
-            if status_code(err) is grpc.StatusCode.UNAUTHENTICATED and self.tokens.refreshable:
-                self.tokens.invalidate()
-                return await rpc(request, timeout=self.config.timeout, metadata=await self.tokens.ametadata())
-            raise
+            if not _refresh_and_retry(err, self.tokens):
+                raise
+            return await rpc(request, timeout=self.config.timeout, metadata=await self.tokens.ametadata())
 
     async def close(self) -> None:
         await self._channel.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import subprocess
 import threading
 import time
@@ -27,7 +28,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_flyte.exceptions import FlyteConnectionError
+from airflow_provider_flyte.exceptions import FlyteConnectionError, FlyteTokenEndpointUnavailable
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 
 DEFAULT_METADATA_KEY = "flyte-authorization"
@@ -60,22 +61,32 @@ class _Token:
 
 @dataclass(frozen=True)
 class _Discovery:
-    token_endpoint: str
-    metadata_key: str
+    """What the admin's AuthMetadataService says; fields flytekit reads from the same answers."""
+
+    token_endpoint: str = ""
+    metadata_key: str = DEFAULT_METADATA_KEY
+    scopes: tuple[str, ...] = ()
+    audience: str = ""
 
 
 def _discovered(public: Any, oauth2: Any) -> _Discovery:
-    return _Discovery(oauth2.token_endpoint, public.authorization_metadata_key or DEFAULT_METADATA_KEY)
+    return _Discovery(
+        token_endpoint=oauth2.token_endpoint,
+        metadata_key=public.authorization_metadata_key or DEFAULT_METADATA_KEY,
+        scopes=tuple(public.scopes),
+        audience=public.audience,
+    )
 
 
-def _token_request(config: FlyteConnectionConfig) -> tuple[dict[str, str], dict[str, str]]:
-    """Headers and form body of the client-credentials grant, identical for sync and async."""
-    secret = urllib.parse.quote(config.client_secret or "")
+def _token_request(config: FlyteConnectionConfig, discovery: _Discovery) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers and form body of the client-credentials grant, as flytekit builds them: the secret
+    ``quote_plus``-encoded inside Basic auth; the connection's scopes/audience, else the admin's."""
+    secret = urllib.parse.quote_plus(config.client_secret or "")
     basic = base64.b64encode(f"{config.client_id}:{secret}".encode()).decode()
     headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
-    body = {"grant_type": "client_credentials", "scope": " ".join(config.scopes)}
-    if config.audience:
-        body["audience"] = config.audience
+    body = {"grant_type": "client_credentials", "scope": " ".join(config.scopes or discovery.scopes or ("all",))}
+    if audience := config.audience or discovery.audience:
+        body["audience"] = audience
     return headers, body
 
 
@@ -84,6 +95,8 @@ def _parse_token(response: Any) -> _Token:
         payload = response.json()
     except ValueError:
         payload = response.text[:200]
+    if response.status_code >= 500 or response.status_code == 429:
+        raise FlyteTokenEndpointUnavailable(f"Flyte token endpoint answered HTTP {response.status_code}; will retry")
     if response.status_code != 200 or not isinstance(payload, dict) or "access_token" not in payload:
         detail = payload.get("error", payload) if isinstance(payload, dict) else payload
         raise FlyteConnectionError(
@@ -106,9 +119,9 @@ class TokenSource:
         self._channel = channel
         self._token: _Token | None = None
         self._discovery: _Discovery | None = None
-        self._metadata_key = DEFAULT_METADATA_KEY
         self._authenticator: Any = None
-        self._lock = threading.Lock()
+        # Re-entrant: Airflow calls on_kill from a SIGTERM handler, possibly mid token fetch.
+        self._lock = threading.RLock()
 
     @property
     def refreshable(self) -> bool:
@@ -118,14 +131,16 @@ class TokenSource:
         self._token = None
 
     def _header(self) -> tuple[tuple[str, str], ...]:
-        assert self._token is not None
-        return ((self._metadata_key, f"Bearer {self._token.value}"),)
+        assert self._token is not None and self._discovery is not None
+        return ((self._discovery.metadata_key, f"Bearer {self._token.value}"),)
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         mode = self._config.auth_mode
         if mode == "none":
             return ()
         with self._lock:
+            if self._discovery is None:
+                self._discovery = self._discover()
             if self._token is None or not self._token.fresh:
                 if mode == "external_command":
                     self._token = self._run_command()
@@ -140,6 +155,8 @@ class TokenSource:
         mode = self._config.auth_mode
         if mode == "none":
             return ()
+        if self._discovery is None:
+            self._discovery = await self._adiscover()
         if self._token is None or not self._token.fresh:
             if mode == "client_credentials":
                 self._token = await self._afetch()
@@ -160,7 +177,7 @@ class TokenSource:
         # Command tokens carry no expiry we can read; reuse until the admin refuses one.
         return _Token(done.stdout.strip(), _FOREVER)
 
-    # -- client credentials ----------------------------------------------------------------------
+    # -- discovery and client credentials --------------------------------------------------------
 
     def _stubs_and_requests(self) -> tuple[Any, Any, Any]:
         from flyteidl.service import auth_pb2, auth_pb2_grpc
@@ -168,33 +185,49 @@ class TokenSource:
         stub = auth_pb2_grpc.AuthMetadataServiceStub(self._channel)
         return stub, auth_pb2.PublicClientAuthConfigRequest(), auth_pb2.OAuth2MetadataRequest()
 
-    def _fetch(self) -> _Token:
-        import httpx
+    def _discovery_optional(self, err: Exception) -> _Discovery:
+        """An admin without AuthMetadataService still works with an external command's token."""
+        from airflow_provider_flyte.hooks.retry import status_code
 
-        if self._discovery is None:
-            stub, public_request, oauth2_request = self._stubs_and_requests()
-            timeout = self._config.timeout
-            self._discovery = _discovered(
+        if self._config.auth_mode == "external_command" and status_code(err) is not None:
+            return _Discovery()
+        raise err
+
+    def _discover(self) -> _Discovery:
+        stub, public_request, oauth2_request = self._stubs_and_requests()
+        timeout = self._config.timeout
+        try:
+            return _discovered(
                 stub.GetPublicClientConfig(public_request, timeout=timeout),
                 stub.GetOAuth2Metadata(oauth2_request, timeout=timeout),
             )
-            self._metadata_key = self._discovery.metadata_key
-        headers, body = _token_request(self._config)
+        except Exception as err:
+            return self._discovery_optional(err)
+
+    async def _adiscover(self) -> _Discovery:
+        stub, public_request, oauth2_request = self._stubs_and_requests()
+        timeout = self._config.timeout
+        try:
+            return _discovered(
+                await stub.GetPublicClientConfig(public_request, timeout=timeout),
+                await stub.GetOAuth2Metadata(oauth2_request, timeout=timeout),
+            )
+        except Exception as err:
+            return self._discovery_optional(err)
+
+    def _fetch(self) -> _Token:
+        import httpx
+
+        assert self._discovery is not None
+        headers, body = _token_request(self._config, self._discovery)
         with httpx.Client(verify=_verify(self._config), timeout=self._config.timeout) as http:
             return _parse_token(http.post(self._discovery.token_endpoint, headers=headers, data=body))
 
     async def _afetch(self) -> _Token:
         import httpx
 
-        if self._discovery is None:
-            stub, public_request, oauth2_request = self._stubs_and_requests()
-            timeout = self._config.timeout
-            self._discovery = _discovered(
-                await stub.GetPublicClientConfig(public_request, timeout=timeout),
-                await stub.GetOAuth2Metadata(oauth2_request, timeout=timeout),
-            )
-            self._metadata_key = self._discovery.metadata_key
-        headers, body = _token_request(self._config)
+        assert self._discovery is not None
+        headers, body = _token_request(self._config, self._discovery)
         async with httpx.AsyncClient(verify=_verify(self._config), timeout=self._config.timeout) as http:
             return _parse_token(await http.post(self._discovery.token_endpoint, headers=headers, data=body))
 
@@ -206,16 +239,26 @@ class TokenSource:
             self._authenticator = flytekit_authenticator(self._config)
         self._authenticator.refresh_credentials()
         key, value = self._authenticator.fetch_grpc_call_auth_metadata()
-        self._metadata_key = key or DEFAULT_METADATA_KEY
+        self._discovery = dataclasses.replace(self._discovery or _Discovery(), metadata_key=key or DEFAULT_METADATA_KEY)
         return _Token(value.removeprefix("Bearer "), _FOREVER)
 
 
 def flytekit_authenticator(config: FlyteConnectionConfig) -> Any:
+    """PKCE / device-code login as flytekit does it. Without a keyring-cached login and without a
+    terminal, it refuses instead of waiting forever for a browser nobody will open."""
+    import sys
+
     from flytekit.clients.auth.authenticator import DeviceCodeAuthenticator, PKCEAuthenticator
+    from flytekit.clients.auth.keyring import KeyringStore
     from flytekit.clients.auth_helper import RemoteClientConfigStore
 
     from airflow_provider_flyte.hooks.channels import sync_channel
 
+    if KeyringStore.retrieve(config.endpoint) is None and not sys.stdin.isatty():
+        raise FlyteConnectionError(
+            f"auth_mode {config.auth_mode!r} needs a person to log in once: run `airflow connections test "
+            f"{config.conn_id}` in a terminal on this machine; the keyring then keeps the refresh token"
+        )
     store = RemoteClientConfigStore(sync_channel(config))
     scopes = list(config.scopes)
     if config.auth_mode == "pkce":

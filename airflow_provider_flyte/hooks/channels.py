@@ -6,7 +6,7 @@ One function decides credentials and options; the sync and asyncio channels are 
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, Optional
 
 import grpc
 
@@ -18,12 +18,19 @@ _OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
+ChannelSettings = tuple[Optional[grpc.ChannelCredentials], list[tuple[str, Any]]]
+DEFAULT_PORT = 443
+
+
 def host_port(endpoint: str) -> tuple[str, int]:
-    host, _, port = endpoint.rpartition(":")
-    return host.strip("[]"), int(port or 443)
+    """``host:port`` (or ``[v6]:port``); a bare host means port 443, as flytekit assumes."""
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not port.isdigit() or host.endswith(":"):
+        return endpoint.strip("[]"), DEFAULT_PORT
+    return host.strip("[]"), int(port)
 
 
-def _presented_certificate(endpoint: str) -> tuple[bytes, str]:
+def _presented_certificate(endpoint: str, timeout: float) -> tuple[bytes, str]:
     """The server's own certificate and the name it was issued to.
 
     ``insecure_skip_verify`` trusts exactly what the server presents (as flytekit does), and
@@ -32,7 +39,7 @@ def _presented_certificate(endpoint: str) -> tuple[bytes, str]:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    pem = ssl.get_server_certificate(host_port(endpoint)).encode()
+    pem = ssl.get_server_certificate(host_port(endpoint), timeout=timeout).encode()
     cert = x509.load_pem_x509_certificate(pem)
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -43,8 +50,11 @@ def _presented_certificate(endpoint: str) -> tuple[bytes, str]:
     return pem, str((dns or common or [host_port(endpoint)[0]])[0])
 
 
-def credentials_and_options(config: FlyteConnectionConfig) -> tuple[grpc.ChannelCredentials | None, list[tuple[str, Any]]]:
-    """``None`` credentials mean plaintext, which only ``insecure`` asks for."""
+def channel_settings(config: FlyteConnectionConfig) -> ChannelSettings:
+    """Credentials and options. ``None`` credentials mean plaintext, which only ``insecure`` asks for.
+
+    May do network I/O (``insecure_skip_verify``): the triggerer calls it in a thread.
+    """
     options = list(_OPTIONS)
     if config.insecure:
         return None, options
@@ -52,21 +62,21 @@ def credentials_and_options(config: FlyteConnectionConfig) -> tuple[grpc.Channel
         with open(config.ca_cert_path, "rb") as ca:
             return grpc.ssl_channel_credentials(root_certificates=ca.read()), options
     if config.insecure_skip_verify:
-        pem, name = _presented_certificate(config.endpoint)
+        pem, name = _presented_certificate(config.endpoint, config.timeout)
         options.append(("grpc.ssl_target_name_override", name))
         return grpc.ssl_channel_credentials(root_certificates=pem), options
     return grpc.ssl_channel_credentials(), options
 
 
 def sync_channel(config: FlyteConnectionConfig) -> grpc.Channel:
-    creds, options = credentials_and_options(config)
+    creds, options = channel_settings(config)
     if creds is None:
         return grpc.insecure_channel(config.endpoint, options=options)
     return grpc.secure_channel(config.endpoint, creds, options=options)
 
 
-def async_channel(config: FlyteConnectionConfig) -> grpc.aio.Channel:
-    creds, options = credentials_and_options(config)
+def async_channel(config: FlyteConnectionConfig, settings: ChannelSettings) -> grpc.aio.Channel:
+    creds, options = settings
     if creds is None:
         return grpc.aio.insecure_channel(config.endpoint, options=options)
     return grpc.aio.secure_channel(config.endpoint, creds, options=options)

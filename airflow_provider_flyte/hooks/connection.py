@@ -96,7 +96,7 @@ class FlyteConnectionConfig:
     insecure: bool = False
     insecure_skip_verify: bool = False
     ca_cert_path: str | None = None
-    scopes: tuple[str, ...] = ("all",)
+    scopes: tuple[str, ...] = ()
     audience: str | None = None
     command: tuple[str, ...] = ()
     console_url: str | None = None
@@ -140,7 +140,7 @@ class FlyteConnectionConfig:
             insecure=insecure,
             insecure_skip_verify=_as_bool("insecure_skip_verify", extra.get("insecure_skip_verify", False)),
             ca_cert_path=extra.get("ca_cert_path") or None,
-            scopes=_as_words("scopes", extra.get("scopes")) or ("all",),
+            scopes=_as_words("scopes", extra.get("scopes")),
             audience=extra.get("audience") or None,
             command=command,
             console_url=(extra.get("console_url") or "").rstrip("/") or None,

@@ -139,11 +139,11 @@ class FlyteHook(BaseHook):
         return state
 
     def terminate(self, project: str, domain: str, name: str, cause: str) -> bool:
-        """Ask FlyteAdmin to abort; returns False when the execution had already finished."""
+        """Ask FlyteAdmin to abort; False when the execution had already finished (or never started)."""
         from airflow_provider_flyte.hooks import admin_messages as m
 
         request = m.terminate_request(project, domain, name, cause)
-        return self.client.call_unless("TerminateExecution", request, "FAILED_PRECONDITION") is not None
+        return self.client.call_unless("TerminateExecution", request, "FAILED_PRECONDITION", "NOT_FOUND") is not None
 
     def recover(self, project: str, domain: str, name: str, new_name: str) -> ExecutionState:
         """Start ``new_name`` as a recovery of ``name``: nodes that succeeded are not run again."""
@@ -186,13 +186,21 @@ class FlyteHook(BaseHook):
         return True, f"Connected to FlyteAdmin {version.control_plane_version.Version or '(unknown version)'}"
 
 
-async def async_client(conn_id: str) -> tuple[AsyncAdminClient, FlyteConnectionConfig]:
-    """An asyncio client for triggers, reading the connection without blocking the event loop."""
+async def async_client(conn_id: str, **overrides: Any) -> tuple[AsyncAdminClient, FlyteConnectionConfig]:
+    """An asyncio client for triggers, reading the connection without blocking the event loop.
+
+    ``overrides`` replace config fields (``trigger.on_kill`` uses a tighter time budget).
+    """
+    import asyncio
+    import dataclasses
+
     from airflow_provider_flyte.hooks.admin_client import AsyncAdminClient
+    from airflow_provider_flyte.hooks.channels import channel_settings
 
     conn = await BaseHook.aget_connection(conn_id)
-    config = config_from_connection(conn, await conn.aextra_dejson())
-    return AsyncAdminClient(config), config
+    config = dataclasses.replace(config_from_connection(conn, await conn.aextra_dejson()), **overrides)
+    settings = await asyncio.to_thread(channel_settings, config)
+    return AsyncAdminClient(config, settings), config
 
 
 async def afind_execution(
@@ -211,4 +219,4 @@ async def aterminate(client: AsyncAdminClient, project: str, domain: str, name: 
     from airflow_provider_flyte.hooks import admin_messages as m
 
     request = m.terminate_request(project, domain, name, cause)
-    return await client.call_unless("TerminateExecution", request, "FAILED_PRECONDITION") is not None
+    return await client.call_unless("TerminateExecution", request, "FAILED_PRECONDITION", "NOT_FOUND") is not None

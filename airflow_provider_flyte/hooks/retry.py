@@ -43,6 +43,13 @@ def status_code(error: BaseException) -> grpc.StatusCode | None:
 
 
 def is_transient(method: str, error: BaseException) -> bool:
+    """Transient gRPC codes, and failures to reach the token endpoint (network, 5xx, 429)."""
+    import httpx
+
+    from airflow_provider_flyte.exceptions import FlyteTokenEndpointUnavailable
+
+    if isinstance(error, (httpx.TransportError, FlyteTokenEndpointUnavailable)):
+        return True
     code = status_code(error)
     return code in TRANSIENT_CODES or (code is grpc.StatusCode.INTERNAL and method in READ_METHODS)
 
