@@ -8,7 +8,7 @@ error rather than a silent "still running".
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
 from airflow_provider_flyte.exceptions import (
@@ -51,9 +51,6 @@ def airflow_abort_cause(reason: str) -> str:
     return AIRFLOW_ABORT_PREFIX + reason
 
 
-TERMINAL_PHASES = frozenset(p for p, o in PHASE_OUTCOMES.items() if o is not Outcome.WAITING)
-
-
 def outcome_of(phase: str) -> Outcome:
     try:
         return PHASE_OUTCOMES[phase]
@@ -79,6 +76,7 @@ class ExecutionState:
     abort_principal: str = ""
     started_at: str = ""
     duration_s: float = 0.0
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def outcome(self) -> Outcome:
@@ -107,7 +105,9 @@ class ExecutionState:
         for required in ("project", "domain", "name", "phase"):
             if not isinstance(data.get(required), str) or not data[required]:
                 raise FlyteProviderError(f"Execution state field {required!r} must be a non-empty string")
-        state = cls(**dict(data))
+        if not isinstance(data.get("labels", {}), Mapping):
+            raise FlyteProviderError("Execution state field 'labels' must be a mapping")
+        state = cls(**{**data, "labels": dict(data.get("labels", {}))})
         outcome_of(state.phase)
         return state
 

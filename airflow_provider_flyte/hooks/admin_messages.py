@@ -28,7 +28,6 @@ class LaunchTarget:
     identifier: identifier_pb2.Identifier
     expected_inputs: interface_pb2.ParameterMap
     fixed_inputs: literals_pb2.LiteralMap = field(default_factory=literals_pb2.LiteralMap)
-    expected_outputs: interface_pb2.VariableMap = field(default_factory=interface_pb2.VariableMap)
 
     @property
     def kind(self) -> str:
@@ -115,7 +114,6 @@ def target_from_launch_plan(lp: launch_plan_pb2.LaunchPlan) -> LaunchTarget:
         identifier=lp.id,
         expected_inputs=lp.closure.expected_inputs,
         fixed_inputs=lp.spec.fixed_inputs,
-        expected_outputs=lp.closure.expected_outputs,
     )
 
 
@@ -125,7 +123,7 @@ def target_from_task(task: Any) -> LaunchTarget:
     params = interface_pb2.ParameterMap(
         parameters={k: interface_pb2.Parameter(var=v, required=True) for k, v in interface.inputs.variables.items()}
     )
-    return LaunchTarget(identifier=task.id, expected_inputs=params, expected_outputs=interface.outputs)
+    return LaunchTarget(identifier=task.id, expected_inputs=params)
 
 
 def _security_context(options: LaunchOptions) -> security_pb2.SecurityContext | None:
@@ -136,7 +134,13 @@ def _security_context(options: LaunchOptions) -> security_pb2.SecurityContext | 
     if options.oauth2_client:
         identity.oauth2_client.client_id = options.oauth2_client.get("client_id", "")
         secret = options.oauth2_client.get("client_secret")
-        if isinstance(secret, Mapping):
+        if secret is not None and not isinstance(secret, Mapping):
+            # Flyte takes a reference to a secret (group/key), never the secret itself.
+            raise ValueError(
+                "oauth2_client['client_secret'] must be a Flyte secret reference such as "
+                f"{{'group': 'oauth', 'key': 'client-secret'}}, got a {type(secret).__name__}"
+            )
+        if secret:
             identity.oauth2_client.client_secret.CopyFrom(security_pb2.Secret(**secret))
     secrets = [security_pb2.Secret(**dict(s)) for s in options.secrets]
     if not (identity.ListFields() or secrets):
@@ -201,5 +205,6 @@ def state_from_execution(execution: execution_pb2.Execution, url: str) -> Execut
         abort_cause=(abort.cause if abort else "") or closure.abort_cause,
         abort_principal=abort.principal if abort else "",
         started_at=closure.started_at.ToJsonString() if closure.HasField("started_at") else "",
+        labels=dict(execution.spec.labels.values),
         duration_s=closure.duration.ToTimedelta().total_seconds() if closure.HasField("duration") else 0.0,
     )

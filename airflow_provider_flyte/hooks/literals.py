@@ -149,17 +149,21 @@ def literal_to_json(literal: literals_pb2.Literal) -> Any:
     if which == "map":
         return {key: literal_to_json(item) for key, item in literal.map.literals.items()}
     if which == "offloaded_metadata":
-        return literal.offloaded_metadata.uri
+        return literal_to_json(_read_blob(literal.offloaded_metadata.uri, literals_pb2.Literal))
     return None
 
 
-def read_offloaded_literal_map(url: str) -> literals_pb2.LiteralMap:
-    """Outputs FlyteAdmin did not inline (over its 2 MB limit) live in a blob: read it with fsspec,
-    which flytekit already installs with the file, s3, gcs and abfs backends it configures."""
+def _read_blob(url: str, message: type) -> Any:
+    """Outputs Flyte did not inline (a whole map over FlyteAdmin's 2 MB limit, or one offloaded
+    literal) live in a blob: read it with fsspec, installed by flytekit with its storage backends."""
     import fsspec
 
     with fsspec.open(url, "rb") as blob:
-        return literals_pb2.LiteralMap.FromString(blob.read())
+        return message.FromString(blob.read())
+
+
+def read_offloaded_literal_map(url: str) -> literals_pb2.LiteralMap:
+    return _read_blob(url, literals_pb2.LiteralMap)
 
 
 def literal_map_to_json(literal_map: literals_pb2.LiteralMap) -> dict[str, Any]:

@@ -18,7 +18,6 @@ ABORTED            by anyone else: fail without relaunching or retrying (stopped
 
 from __future__ import annotations
 
-import re
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -28,35 +27,17 @@ from airflow.sdk import BaseOperator, XComArg, conf
 
 from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
+from airflow_provider_flyte.labels import airflow_labels, check_owned
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
 from airflow_provider_flyte.operators.templating import render_native, value_environment
 from airflow_provider_flyte.naming import attempt_name, execution_name, validate_execution_name
-from airflow_provider_flyte.phases import ExecutionState, Outcome, airflow_abort_cause
+from airflow_provider_flyte.phases import AIRFLOW_ABORT_PREFIX, ExecutionState, Outcome, airflow_abort_cause
 from airflow_provider_flyte.polling import PollPolicy
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
-
-_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def k8s_label_value(value: str) -> str:
-    """Flyte labels become Kubernetes labels: <= 63 chars of [A-Za-z0-9_.-], alphanumeric at both ends."""
-    cleaned = _LABEL_VALUE.sub("-", value)[:63]
-    return cleaned.strip("-_.")
-
-
-def airflow_labels(context: Context) -> dict[str, str]:
-    ti = context["ti"]
-    return {
-        "airflow-dag-id": k8s_label_value(ti.dag_id),
-        "airflow-run-id": k8s_label_value(ti.run_id),
-        "airflow-task-id": k8s_label_value(ti.task_id),
-        "airflow-try-number": str(ti.try_number),
-    }
-
 
 class FlyteOperator(BaseOperator):
     """Launch a Flyte launch plan (or a single task) with typed inputs and wait for it.
@@ -108,7 +89,7 @@ class FlyteOperator(BaseOperator):
         wait_for_termination: bool = True,
         poll_interval: float | None = None,
         timeout: float | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         push_outputs: bool = True,
         recover_on_retry: bool = True,
         terminate_on_kill: bool = True,
@@ -124,6 +105,8 @@ class FlyteOperator(BaseOperator):
             raise ValueError(f"FlyteOperator {self.task_id!r}: timeout must be positive seconds, got {timeout!r}")
         if deferrable and not wait_for_termination:
             raise ValueError(f"FlyteOperator {self.task_id!r}: deferrable=True needs wait_for_termination=True")
+        if deferrable is None:  # the deployment-wide default applies only where there is a wait
+            deferrable = wait_for_termination and conf.getboolean("operators", "default_deferrable", fallback=False)
         if inputs is not None and not isinstance(inputs, (Mapping, str, XComArg)):
             raise ValueError(
                 f"FlyteOperator {self.task_id!r}: inputs must be a dict (or a template / XComArg rendering to one), "
@@ -161,7 +144,7 @@ class FlyteOperator(BaseOperator):
         self.push_outputs = push_outputs
         self.recover_on_retry = recover_on_retry
         self.terminate_on_kill = terminate_on_kill
-        self._watched: ExecutionState | None = None
+        self._watching: tuple[str, str, str] | None = None
 
     @cached_property
     def hook(self) -> FlyteHook:
@@ -191,7 +174,7 @@ class FlyteOperator(BaseOperator):
         if conf.get("api", "base_url", fallback=None):
             annotations.setdefault("airflow-task-instance-url", context["ti"].log_url)
         return LaunchOptions(
-            labels={**{k: str(v) for k, v in self.labels.items()}, **airflow_labels(context)},
+            labels={**{k: str(v) for k, v in self.labels.items()}, **airflow_labels(context["ti"])},
             annotations={k: str(v) for k, v in annotations.items()},
             envs={k: str(v) for k, v in self.envs.items()},
             max_parallelism=self.max_parallelism,
@@ -221,26 +204,41 @@ class FlyteOperator(BaseOperator):
                 return state
         return None
 
+    def _own_name(self, context: Context) -> str:
+        return attempt_name(self._base_name(context), context["ti"].try_number)
+
     def _start(self, context: Context) -> ExecutionState:
         """Launch, reattach, adopt, recover or relaunch, per the retry table in the module docstring."""
         project, domain = self._where()
         base = self._base_name(context)
-        try_number = context["ti"].try_number
-        found = self._latest(project, domain, base, try_number)
+        found = self._latest(project, domain, base, context["ti"].try_number)
         if found is None:
-            return self._launch(context, project, domain, base)
-        own_name = attempt_name(base, try_number)
+            state = self._launch(context, project, domain, base)
+        else:
+            check_owned(found.name, found.labels, context["ti"])
+            if found.phase == "ABORTING" and found.abort_cause.startswith(AIRFLOW_ABORT_PREFIX):
+                # An earlier try's kill is still landing: let it finish, then recover from it.
+                found = self._wait(found, deadline=None)
+            state = self._continue_from(context, found)
+        check_owned(state.name, state.labels, context["ti"])
+        FlyteExecutionLink.persist(context, state.url)
+        return state
+
+    def _continue_from(self, context: Context, found: ExecutionState) -> ExecutionState:
+        own_name = self._own_name(context)
         reusable = found.outcome in (Outcome.WAITING, Outcome.SUCCEEDED) or (
             found.outcome is Outcome.ABORTED and not found.aborted_by_airflow
         )
         if reusable or found.name == own_name:
             self.log.info("Found %s from an earlier try; using it instead of launching", found.describe())
+            self._watching = (found.project, found.domain, found.name)
             return found
+        self._watching = (found.project, found.domain, own_name)
         if self.recover_on_retry:
             self.log.info("Recovering %s as %s: nodes that succeeded will not run again", found.name, own_name)
-            return self.hook.recover(project, domain, found.name, own_name)
+            return self.hook.recover(found.project, found.domain, found.name, own_name)
         self.log.info("Relaunching %s as %s", found.name, own_name)
-        return self.hook.relaunch(project, domain, found.name, own_name)
+        return self.hook.relaunch(found.project, found.domain, found.name, own_name)
 
     def _launch(self, context: Context, project: str, domain: str, name: str) -> ExecutionState:
         if self.launchplan_name:
@@ -252,6 +250,7 @@ class FlyteOperator(BaseOperator):
                 f"FlyteOperator {self.task_id!r}: inputs must render to a dict, got {type(self.inputs).__name__}: "
                 f"{self.inputs!r}"
             )
+        self._watching = (project, domain, name)
         state = self.hook.launch(target, name, self.inputs, self._options(context))
         self.log.info("Launched %s as %s", target.describe(), state.describe())
         return state
@@ -260,19 +259,33 @@ class FlyteOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         state = self._start(context)
-        self._watched = state
-        FlyteExecutionLink.persist(context, state.url)
         if not self.wait_for_termination:
             return state.name
-        if not state.is_terminal and self.deferrable:
-            self._defer(context, state)
+        return self._wait_and_finish(context, state)
+
+    def _wait_and_finish(self, context: Context, state: ExecutionState) -> str:
         deadline = time.monotonic() + self.timeout if self.timeout else None
-        return self._finish(context, self._wait(state, deadline))
+        while True:
+            if self.deferrable and not state.is_terminal:
+                self._defer(context, state)
+            state = self._wait(state, deadline)
+            successor = self._successor(context, state)
+            if successor is None:
+                return self._finish(context, state)
+            state = successor
+
+    def _successor(self, context: Context, state: ExecutionState) -> ExecutionState | None:
+        """An execution we reattached to may end ABORTED by an earlier try's kill (its on_kill
+        landed after this try started): recover it under this try's name instead of failing."""
+        if state.aborted_by_airflow and state.name != self._own_name(context):
+            return self._continue_from(context, state)
+        return None
 
     def _defer(self, context: Context, state: ExecutionState) -> None:
         from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
         ti = context["ti"]
+        kill_cause = airflow_abort_cause(f"task {ti.dag_id}.{ti.task_id} try {ti.try_number} (run {ti.run_id}) was stopped")
         self.defer(
             trigger=FlyteExecutionTrigger(
                 conn_id=self.flyte_conn_id,
@@ -281,23 +294,23 @@ class FlyteOperator(BaseOperator):
                 name=state.name,
                 poll_interval=self.poll_interval,
                 deadline=time.time() + self.timeout if self.timeout else None,
-                kill_cause=airflow_abort_cause(f"task {ti.dag_id}.{ti.task_id} (run {ti.run_id}) was stopped")
-                if self.terminate_on_kill
-                else "",
+                kill_cause=kill_cause if self.terminate_on_kill else "",
             ),
             method_name="execute_complete",
+            kwargs={"expected": [state.project, state.domain, state.name]},
         )
 
-    def execute_complete(self, context: Context, event: Any) -> str:
+    def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> str:
         from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
 
-        parsed = FlyteTriggerEvent.parse(event)
+        parsed = FlyteTriggerEvent.parse(event, expected)
         if parsed.status == "error" or parsed.state is None:
             raise FlyteWaitError(parsed.message)
-        self._watched = parsed.state
-        if parsed.status == "timeout":
-            self._give_up(parsed.state)
-        return self._finish(context, parsed.state)
+        state = self._give_up(parsed.state) if parsed.status == "timeout" else parsed.state
+        successor = self._successor(context, state)
+        if successor is not None:
+            return self._wait_and_finish(context, successor)
+        return self._finish(context, state)
 
     def _wait(self, state: ExecutionState, deadline: float | None) -> ExecutionState:
         policy = PollPolicy(self.poll_interval)
@@ -305,7 +318,7 @@ class FlyteOperator(BaseOperator):
         while not state.is_terminal:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                self._give_up(state)
+                return self._give_up(state)
             pause = policy.interval(now - started)
             time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - now)))
             previous, state = state.phase, self._poll(state)
@@ -326,10 +339,12 @@ class FlyteOperator(BaseOperator):
             self.log.warning("FlyteAdmin unreachable while waiting for %s (%s); will retry", state.name, err)
             return state
 
-    def _give_up(self, state: ExecutionState) -> None:
+    def _give_up(self, state: ExecutionState) -> ExecutionState:
+        """The operator's timeout expired: terminate, unless the execution finished meanwhile."""
         cause = airflow_abort_cause(f"task {self.dag_id}.{self.task_id} timed out after {self.timeout}s")
-        self.hook.terminate(state.project, state.domain, state.name, cause)
-        raise FlyteWaitTimeout(f"{state.describe()}; timeout of {self.timeout}s expired, terminating it")
+        if self.hook.terminate(state.project, state.domain, state.name, cause):
+            raise FlyteWaitTimeout(f"{state.describe()}; timeout of {self.timeout}s expired, terminating it")
+        return self.hook.get_execution(state.project, state.domain, state.name)
 
     def _finish(self, context: Context, state: ExecutionState) -> str:
         if state.outcome is not Outcome.SUCCEEDED:
@@ -341,11 +356,11 @@ class FlyteOperator(BaseOperator):
         return state.name
 
     def on_kill(self) -> None:
-        """Killing the Airflow task stops the Flyte execution it was waiting for."""
-        state = self._watched
-        if not (self.terminate_on_kill and state) or state.is_terminal:
+        """Killing the Airflow task stops the Flyte execution it launched or was waiting for,
+        even one whose CreateExecution was still in flight."""
+        if not (self.terminate_on_kill and self._watching):
             return
+        project, domain, name = self._watching
         cause = airflow_abort_cause(f"task {self.dag_id}.{self.task_id} was killed")
-        if self.hook.terminate(state.project, state.domain, state.name, cause):
-            self.log.info("Terminated %s", state.describe())
-
+        if self.hook.terminate(project, domain, name, cause):
+            self.log.info("Terminated Flyte execution %s/%s/%s", project, domain, name)

@@ -77,11 +77,20 @@ class FlyteSensor(BaseSensorOperator):
                 deadline=time.time() + self.timeout,
             ),
             method_name="execute_complete",
+            kwargs={"expected": [project, domain, self.execution_name]},
         )
 
     def poke(self, context: Context) -> bool:
+        from airflow_provider_flyte.hooks.retry import is_transient
+
         project, domain = self._where()
-        state = self.hook.find_execution(project, domain, self.execution_name)
+        try:
+            state = self.hook.find_execution(project, domain, self.execution_name)
+        except Exception as err:
+            if not is_transient("GetExecution", err):
+                raise
+            self.log.warning("FlyteAdmin unreachable (%s); will poke again", err)
+            return False
         if state is None:
             raise FlyteWaitError(f"Flyte execution {project}/{domain}/{self.execution_name} does not exist")
         self.log.info("%s", state.describe())
@@ -90,12 +99,12 @@ class FlyteSensor(BaseSensorOperator):
         self._conclude(context, state)
         return True
 
-    def execute_complete(self, context: Context, event: Any) -> None:
+    def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> None:
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
         from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
 
-        parsed = FlyteTriggerEvent.parse(event)
+        parsed = FlyteTriggerEvent.parse(event, expected)
         if parsed.status == "error" or parsed.state is None:
             raise FlyteWaitError(parsed.message)
         if parsed.status == "timeout":

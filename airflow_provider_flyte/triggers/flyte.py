@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -24,6 +24,8 @@ from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import PollPolicy
 
 EVENT_STATUSES = ("terminal", "timeout", "error")
+ON_KILL_CALL_TIMEOUT = 5.0
+ON_KILL_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,12 @@ class FlyteTriggerEvent:
         return {"status": self.status, "state": self.state.to_dict() if self.state else None, "message": self.message}
 
     @classmethod
-    def parse(cls, event: Any) -> FlyteTriggerEvent:
-        """Refuse any event we did not make: a malformed one must never read as success."""
+    def parse(cls, event: Any, expected: Sequence[str] | None = None) -> FlyteTriggerEvent:
+        """Refuse any event we did not make: a malformed one must never read as success.
+
+        ``expected`` (project, domain, name) is the execution the task deferred on; an event about
+        any other execution is refused too.
+        """
         if not isinstance(event, dict) or set(event) != {"status", "state", "message"}:
             raise FlyteProviderError(f"Malformed Flyte trigger event: {event!r}")
         status = event["status"]
@@ -50,6 +56,11 @@ class FlyteTriggerEvent:
             raise FlyteProviderError(f"Flyte trigger event claims a terminal state but carries {event['state']!r}")
         if status == "timeout" and state is None:
             raise FlyteProviderError("Flyte trigger timeout event carries no execution state")
+        if expected is not None and state is not None and [state.project, state.domain, state.name] != list(expected):
+            raise FlyteProviderError(
+                f"Flyte trigger event is about {state.project}/{state.domain}/{state.name}, "
+                f"but this task waits for {'/'.join(expected)}"
+            )
         return cls(status=status, state=state, message=str(event["message"]))
 
 
@@ -105,6 +116,8 @@ class FlyteExecutionTrigger(BaseTrigger):
         from airflow_provider_flyte.hooks.flyte import afind_execution, async_client
 
         policy = PollPolicy(self.poll_interval)
+        # Until FlyteAdmin answers, all we know is the execution's identity.
+        last = ExecutionState(self.project, self.domain, self.name, "UNDEFINED")
         client, config = await async_client(self.conn_id)
         try:
             while True:
@@ -115,7 +128,6 @@ class FlyteExecutionTrigger(BaseTrigger):
                         yield self._event("error", None, f"FlyteAdmin refused GetExecution for {self.name}: {err}")
                         return
                     self.log.warning("FlyteAdmin unreachable while watching %s (%s); will retry", self.name, err)
-                    state = None
                 else:
                     if state is None:
                         yield self._event("error", None, f"Flyte execution {self.project}/{self.domain}/{self.name} does not exist")
@@ -123,13 +135,14 @@ class FlyteExecutionTrigger(BaseTrigger):
                     if state.is_terminal:
                         yield self._event("terminal", state)
                         return
+                    last = state
                 now = time.time()
-                if self.deadline is not None and now >= self.deadline and state is not None:
-                    yield self._event("timeout", state, "the operator's timeout expired")
+                if self.deadline is not None and now >= self.deadline:
+                    yield self._event("timeout", last, "the operator's timeout expired")
                     return
                 delay = policy.interval(now - self.waiting_since)
                 if self.deadline is not None:
-                    delay = max(0.0, min(delay, self.deadline - now))
+                    delay = min(delay, self.deadline - now)
                 await asyncio.sleep(delay)
         finally:
             await client.close()
@@ -140,7 +153,8 @@ class FlyteExecutionTrigger(BaseTrigger):
 
         if not self.kill_cause:
             return
-        client, _ = await async_client(self.conn_id)
+        # Airflow cancels on_kill after [triggerer] on_kill_timeout (30 s): keep well inside it.
+        client, _ = await async_client(self.conn_id, timeout=ON_KILL_CALL_TIMEOUT, retries=ON_KILL_RETRIES)
         try:
             if await aterminate(client, self.project, self.domain, self.name, self.kill_cause):
                 self.log.info("Terminated Flyte execution %s", self.name)

@@ -103,3 +103,15 @@ async def test_on_kill_after_the_execution_finished_is_harmless(flyte_conn, flyt
     await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="late").on_kill()
 
     assert flyte_admin.get_execution(name).closure.phase == 4
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_admin_still_times_out_at_the_deadline(monkeypatch):
+    dead = '{"conn_type": "flyte", "host": "127.0.0.1", "port": 1, "extra": {"insecure": true, "retries": 0, "timeout": 1}}'
+    monkeypatch.setenv("AIRFLOW_CONN_FLYTE_DOWN", dead)
+
+    started = time.monotonic()
+    event = await first_event(FlyteExecutionTrigger("flyte_down", P, D, "unreachable", deadline=time.time() + 1.0))
+
+    assert event.status == "timeout" and event.state.name == "unreachable"
+    assert time.monotonic() - started < 10

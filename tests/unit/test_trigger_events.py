@@ -34,3 +34,12 @@ def test_a_terminal_event_round_trips():
 def test_malformed_events_are_refused(payload):
     with pytest.raises(FlyteProviderError):
         FlyteTriggerEvent.parse(payload)
+
+
+def test_an_event_about_another_execution_is_refused():
+    with pytest.raises(FlyteProviderError, match="this task waits for p/d/other"):
+        FlyteTriggerEvent.parse(FlyteTriggerEvent("terminal", DONE).payload(), ["p", "d", "other"])
+
+
+def test_an_event_about_the_expected_execution_is_accepted():
+    assert FlyteTriggerEvent.parse(FlyteTriggerEvent("terminal", DONE).payload(), ["p", "d", "n"]).state == DONE
