@@ -1,4 +1,4 @@
-"""DAG factories shared by the provider tests."""
+"""DAG factories and direct launches shared by the provider tests."""
 
 from __future__ import annotations
 
@@ -24,3 +24,13 @@ def single_launch_dag(dag_id: str, launchplan_name: str, inputs: dict[str, Any] 
             **op_kwargs,
         )
     return dag
+
+
+def launch_directly(name: str, launch_plan: str, inputs: dict[str, Any], conn_id: str = "flyte_conn") -> str:
+    """Start an execution outside any DAG (as another tool, or an earlier try, would)."""
+    from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
+    from airflow_provider_flyte.hooks.flyte import FlyteHook
+
+    hook = FlyteHook(conn_id)
+    hook.launch(hook.resolve_launch_plan("flytesnacks", "development", launch_plan), name, inputs, LaunchOptions())
+    return name

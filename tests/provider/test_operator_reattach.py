@@ -5,18 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from tests.airflow_runs import run_dag, task_instance, xcom
-from tests.provider.dags import single_launch_dag
+from tests.provider.dags import launch_directly, single_launch_dag
 
 P, D = "flytesnacks", "development"
 RUNNING, SUCCEEDED, ABORTED = 2, 4, 7
 
-
-def launch_directly(name: str, launch_plan: str, inputs: dict) -> None:
-    hook = FlyteHook("flyte_conn")
-    hook.launch(hook.resolve_launch_plan(P, D, launch_plan), name, inputs, LaunchOptions())
 
 
 def creates(admin) -> int:

@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
-from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.operators.flyte import FlyteOperator
 from airflow_provider_flyte.sensors.flyte import FlyteSensor
 from tests.airflow_runs import run_dag, task_instance, xcom
-from tests.provider.dags import START
+from tests.provider.dags import START, launch_directly
 
 P, D = "flytesnacks", "development"
 
-
-def launch(name: str, launch_plan: str, inputs: dict) -> str:
-    hook = FlyteHook("flyte_conn")
-    hook.launch(hook.resolve_launch_plan(P, D, launch_plan), name, inputs, LaunchOptions())
-    return name
 
 
 def sensor_dag(dag_id: str, execution: str, **kwargs) -> DAG:
@@ -29,7 +22,7 @@ def sensor_dag(dag_id: str, execution: str, **kwargs) -> DAG:
 
 @pytest.mark.parametrize("mode", ["poke", "reschedule"])
 def test_sensor_succeeds_when_the_execution_succeeds(airflow_db, flyte_conn, mode):
-    name = launch(f"sense-ok-{mode}", "simple.sleepy_wf", {"seconds": 1.5})
+    name = launch_directly(f"sense-ok-{mode}", "simple.sleepy_wf", {"seconds": 1.5})
 
     run = run_dag(sensor_dag(f"sensor_ok_{mode}", name, mode=mode, push_outputs=True))
 
@@ -38,7 +31,7 @@ def test_sensor_succeeds_when_the_execution_succeeds(airflow_db, flyte_conn, mod
 
 
 def test_deferrable_sensor_succeeds_when_the_execution_succeeds(airflow_db, flyte_conn):
-    name = launch("sense-ok-deferred", "simple.sleepy_wf", {"seconds": 1.5})
+    name = launch_directly("sense-ok-deferred", "simple.sleepy_wf", {"seconds": 1.5})
 
     run = run_dag(sensor_dag("sensor_ok_deferred", name, deferrable=True))
 
@@ -47,7 +40,7 @@ def test_deferrable_sensor_succeeds_when_the_execution_succeeds(airflow_db, flyt
 
 @pytest.mark.parametrize("deferrable", [False, True])
 def test_sensor_fails_when_the_execution_fails(airflow_db, flyte_conn, deferrable, capfd):
-    name = launch(f"sense-fail-{str(deferrable).lower()}", "simple.failing_wf", {"message": "sensor saw this"})
+    name = launch_directly(f"sense-fail-{str(deferrable).lower()}", "simple.failing_wf", {"message": "sensor saw this"})
 
     run = run_dag(sensor_dag(f"sensor_fail_{deferrable}", name, deferrable=deferrable))
 
@@ -56,7 +49,7 @@ def test_sensor_fails_when_the_execution_fails(airflow_db, flyte_conn, deferrabl
 
 
 def test_soft_fail_skips_instead_of_failing(airflow_db, flyte_conn):
-    name = launch("sense-soft-fail", "simple.failing_wf", {"message": "x"})
+    name = launch_directly("sense-soft-fail", "simple.failing_wf", {"message": "x"})
 
     run = run_dag(sensor_dag("sensor_soft_fail", name, soft_fail=True))
 

@@ -6,18 +6,16 @@ import time
 
 import pytest
 
-from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 from airflow_provider_flyte.hooks.flyte import FlyteHook
-from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger, FlyteTriggerEvent
+from airflow_provider_flyte.triggers.flyte import (
+    FlyteExecutionTrigger,
+    FlyteTriggerEvent,
+)
+from tests.provider.dags import launch_directly
 
 P, D = "flytesnacks", "development"
 RUNNING, ABORTED = 2, 7
 
-
-def launch(name: str, launch_plan: str, inputs: dict) -> str:
-    hook = FlyteHook("flyte_conn")
-    hook.launch(hook.resolve_launch_plan(P, D, launch_plan), name, inputs, LaunchOptions())
-    return name
 
 
 async def first_event(trigger: FlyteExecutionTrigger) -> FlyteTriggerEvent:
@@ -40,7 +38,7 @@ def test_unserialisable_kwargs_are_refused_before_deferring():
 
 @pytest.mark.asyncio
 async def test_yields_the_terminal_state(flyte_conn, flyte_admin):
-    name = launch("trigger-success", "simple.double_wf", {"x": 3})
+    name = launch_directly("trigger-success", "simple.double_wf", {"x": 3})
 
     event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, name))
 
@@ -49,7 +47,7 @@ async def test_yields_the_terminal_state(flyte_conn, flyte_admin):
 
 @pytest.mark.asyncio
 async def test_yields_a_failed_state_with_the_flyte_error(flyte_conn):
-    name = launch("trigger-failure", "simple.failing_wf", {"message": "trigger boom"})
+    name = launch_directly("trigger-failure", "simple.failing_wf", {"message": "trigger boom"})
 
     event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, name))
 
@@ -58,7 +56,7 @@ async def test_yields_a_failed_state_with_the_flyte_error(flyte_conn):
 
 @pytest.mark.asyncio
 async def test_yields_timeout_at_its_own_deadline(flyte_conn):
-    name = launch("trigger-deadline", "simple.sleepy_wf", {"seconds": 30.0})
+    name = launch_directly("trigger-deadline", "simple.sleepy_wf", {"seconds": 30.0})
 
     started = time.monotonic()
     event = await first_event(FlyteExecutionTrigger("flyte_conn", P, D, name, deadline=time.time() + 1.5))
@@ -77,7 +75,7 @@ async def test_missing_execution_is_an_error_event(flyte_conn):
 
 @pytest.mark.asyncio
 async def test_on_kill_terminates_the_execution(flyte_conn, flyte_admin):
-    name = launch("trigger-kill", "simple.sleepy_wf", {"seconds": 30.0})
+    name = launch_directly("trigger-kill", "simple.sleepy_wf", {"seconds": 30.0})
     flyte_admin.wait_for_phase(name, {RUNNING}, timeout=30)
 
     await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="marked failed in the Airflow UI").on_kill()
@@ -88,7 +86,7 @@ async def test_on_kill_terminates_the_execution(flyte_conn, flyte_admin):
 
 @pytest.mark.asyncio
 async def test_on_kill_without_a_cause_leaves_the_execution_running(flyte_conn, flyte_admin):
-    name = launch("trigger-sensor-kill", "simple.sleepy_wf", {"seconds": 3.0})
+    name = launch_directly("trigger-sensor-kill", "simple.sleepy_wf", {"seconds": 3.0})
 
     await FlyteExecutionTrigger("flyte_conn", P, D, name).on_kill()
 
@@ -97,7 +95,7 @@ async def test_on_kill_without_a_cause_leaves_the_execution_running(flyte_conn, 
 
 @pytest.mark.asyncio
 async def test_on_kill_after_the_execution_finished_is_harmless(flyte_conn, flyte_admin):
-    name = launch("trigger-kill-late", "simple.double_wf", {"x": 1})
+    name = launch_directly("trigger-kill-late", "simple.double_wf", {"x": 1})
     flyte_admin.wait_for_phase(name, {4}, timeout=30)
 
     await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="late").on_kill()
