@@ -6,29 +6,57 @@ FlyteAdmin 1.16: validation order, error codes and messages, phases and closure 
 
 What it does: import flytekit workflow files (module names derived like pyflyte does), register
 their tasks, workflows, default and explicit launch plans under one project/domain at a
-content-derived version (`local-<sha256[:12]>`), and run each execution's workflow locally
-in its own process group (forked from a pre-warmed zygote by default), with bounded parallelism.
+content-derived version (`local-<sha256[:12]>`), and run each execution locally in its own
+process group (forked from a pre-warmed zygote by default), with bounded parallelism.
+A workflow runs node by node (its top-level nodes, in dependency order), so node executions,
+their data, RecoverExecution (succeeded nodes are not rerun) and RelaunchExecution work;
+a workflow with conditionals, gate or array nodes runs as one node `n0`. A single task
+(CreateExecution with a TASK reference) runs through an implicit `.flytegen.<task>` launch plan.
+Inputs and outputs of 2 MB or more are not inlined by GetExecutionData: `outputs.url` points at
+a `file://` LiteralMap, as a FlyteAdmin points at blob storage.
 
 From the command line::
 
     flyte-local-admin --port 30080 --workflows tests/workflows/simple.py [--activate-launchplans]
-    # prints "FlyteAdmin listening on 127.0.0.1:30080" once it serves; stop with Ctrl-C / SIGTERM
+        [--state-dir DIR]                    # SQLite: registrations and executions survive restarts
+        [--tls]                              # self-signed; prints "CA certificate: /path"
+        [--auth client-secret --client-id ID --client-secret SECRET [--token-lifetime 3600]]
+        [--fail RPC:N[:CODE]] [--latency RPC:SECONDS] [--lose-response RPC[:N]] [--outage AFTER:SECONDS]
+    # prints "FlyteAdmin listening on 127.0.0.1:30080" once it serves (then the CA file and the
+    # token endpoint when enabled); stop with Ctrl-C / SIGTERM
 
 From tests::
 
-    from airflow_provider_flyte.local_admin import LocalFlyteAdmin
+    from airflow_provider_flyte.local_admin import ClientSecretAuth, LocalFlyteAdmin
 
     with LocalFlyteAdmin(workflows=["tests/workflows/simple.py"], port=0) as admin:
         channel = grpc.insecure_channel(admin.endpoint)
         ...  # AdminServiceStub(channel).CreateExecution(...)
         admin.wait_for_phase(name, {WorkflowExecution.SUCCEEDED})
-        admin.rpc_counts["CreateExecution"]
+        admin.get_execution(name); admin.executions(); admin.phase_history(name)
+        admin.rpc_counts["CreateExecution"]            # RPCs received, per method, faulted ones included
+
+        # Fault injection (per RPC method name; "*" means every method), consumed in order:
+        admin.faults.fail_next("GetExecution", 2, grpc.StatusCode.UNAVAILABLE)  # next 2 calls fail
+        admin.faults.add_latency("GetExecution", 0.5)  # every call waits 0.5 s (0 removes it)
+        admin.faults.lose_next_response("CreateExecution")  # applied, but answered UNAVAILABLE
+        admin.faults.outage(5)          # port closed for 5 s, executions keep running, same port after
+        admin.pause_serving(5); admin.resume_serving(); admin.serving   # the same, by hand
+        admin.faults.clear()            # drops queued faults and latency, ends an outage now
+
+    # Auth and TLS: flytekit's PlatformConfig(auth_mode="ClientSecret", ...) works unchanged.
+    auth = ClientSecretAuth("client-id", "secret", token_lifetime=3600)
+    with LocalFlyteAdmin(workflows=[...], auth=auth, tls=True, state_dir="/tmp/admin") as admin:
+        admin.ca_cert_path, admin.token_endpoint
+        admin.tokens.issued             # tokens issued so far
+        admin.tokens.expire_all()       # every issued token is now expired
 
 Importing this package loads grpc and flytekit; `airflow_provider_flyte` itself never imports it.
 """
 
 from __future__ import annotations
 
+from airflow_provider_flyte.local_admin.auth import ClientSecretAuth
 from airflow_provider_flyte.local_admin.server import LocalFlyteAdmin
 
-__all__ = ["LocalFlyteAdmin"]
+__all__ = ["ClientSecretAuth", "LocalFlyteAdmin"]

@@ -7,6 +7,10 @@ import signal
 import threading
 from collections.abc import Sequence
 
+import grpc
+
+from airflow_provider_flyte.local_admin.auth import ClientSecretAuth
+from airflow_provider_flyte.local_admin.faults import FaultInjector
 from airflow_provider_flyte.local_admin.runner import DEFAULT_PARALLELISM
 from airflow_provider_flyte.local_admin.server import LocalFlyteAdmin
 
@@ -29,7 +33,66 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="zygote",
         help="fork executions from a pre-warmed process, or start a fresh interpreter for each",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--state-dir", metavar="DIR", help="keep registrations and executions in DIR (SQLite) across restarts"
+    )
+    security = parser.add_argument_group("auth and TLS")
+    security.add_argument(
+        "--auth", choices=["none", "client-secret"], default="none", help="require OAuth2 client-credentials tokens"
+    )
+    security.add_argument("--client-id", help="the one client allowed to get tokens (with --auth client-secret)")
+    security.add_argument("--client-secret", help="that client's secret")
+    security.add_argument("--token-lifetime", type=float, default=3600.0, metavar="SECONDS")
+    security.add_argument("--tls", action="store_true", help="serve TLS with a generated self-signed certificate")
+    faults = parser.add_argument_group("fault injection")
+    faults.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="RPC:N[:CODE]",
+        help="answer the first N calls of RPC with CODE (default UNAVAILABLE), e.g. GetExecution:2:INTERNAL",
+    )
+    faults.add_argument(
+        "--latency", action="append", default=[], metavar="RPC:SECONDS", help="delay every call of RPC ('*': all)"
+    )
+    faults.add_argument(
+        "--lose-response",
+        action="append",
+        default=[],
+        metavar="RPC[:N]",
+        help="apply the first N calls of RPC but answer UNAVAILABLE",
+    )
+    faults.add_argument(
+        "--outage",
+        action="append",
+        default=[],
+        metavar="AFTER:SECONDS",
+        help="AFTER seconds from start, close the port for SECONDS, then serve again on it",
+    )
+    args = parser.parse_args(argv)
+    if args.auth == "client-secret" and not (args.client_id and args.client_secret):
+        parser.error("--auth client-secret needs --client-id and --client-secret")
+    return args
+
+
+def install_faults(faults: FaultInjector, args: argparse.Namespace) -> list[threading.Timer]:
+    """Queues the faults named on the command line; returns the timers of scheduled outages."""
+    for spec in args.fail:
+        method, count, *code = spec.split(":")
+        faults.fail_next(method, int(count), grpc.StatusCode[code[0]] if code else grpc.StatusCode.UNAVAILABLE)
+    for spec in args.latency:
+        method, seconds = spec.split(":")
+        faults.add_latency(method, float(seconds))
+    for spec in args.lose_response:
+        method, *count = spec.split(":")
+        faults.lose_next_response(method, int(count[0]) if count else 1)
+    timers = []
+    for spec in args.outage:
+        after, seconds = spec.split(":")
+        timer = threading.Timer(float(after), faults.outage, args=(float(seconds),))
+        timer.daemon = True
+        timers.append(timer)
+    return timers
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -45,11 +108,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         activate_launch_plans=args.activate_launchplans,
         parallelism=args.parallelism,
         worker_mode=args.worker_mode,
+        auth=ClientSecretAuth(args.client_id, args.client_secret, args.token_lifetime)
+        if args.auth == "client-secret"
+        else None,
+        tls=args.tls,
+        state_dir=args.state_dir,
     )
     with admin:
+        outages = install_faults(admin.faults, args)
         print(f"FlyteAdmin listening on {admin.endpoint}", flush=True)
+        if admin.ca_cert_path:
+            print(f"CA certificate: {admin.ca_cert_path}", flush=True)
+        if admin.token_endpoint:
+            print(f"Token endpoint: {admin.token_endpoint}", flush=True)
+        for timer in outages:
+            timer.start()
         while not stop.wait(1.0):
             pass
+        for timer in outages:
+            timer.cancel()
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ from collections.abc import Iterable
 
 import grpc
 from flyteidl.admin import execution_pb2
-from flyteidl.core import execution_pb2 as core_execution_pb2, identifier_pb2, literals_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from airflow_provider_flyte.local_admin.errors import AdminError, not_found
+from airflow_provider_flyte.local_admin.persistence import Journal, StoredExecution
 
 PHASES = core_execution_pb2.WorkflowExecution
 TERMINAL_PHASES = frozenset({PHASES.SUCCEEDED, PHASES.FAILED, PHASES.TIMED_OUT, PHASES.ABORTED})
@@ -39,13 +41,16 @@ def describe_execution_id(identifier: identifier_pb2.WorkflowExecutionIdentifier
 
 
 class ExecutionStore:
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal | None = None) -> None:
+        """With a journal, every change is also written through to it (`--state-dir`)."""
+        self._journal = journal
         self._changed = threading.Condition()
         self._executions: dict[ExecutionKey, execution_pb2.Execution] = {}
-        self._outputs: dict[ExecutionKey, literals_pb2.LiteralMap] = {}
         self._history: dict[ExecutionKey, list[int]] = {}
+        self._user_inputs: dict[ExecutionKey, literals_pb2.LiteralMap] = {}
 
-    def create(self, execution: execution_pb2.Execution) -> None:
+    def create(self, execution: execution_pb2.Execution, user_inputs: literals_pb2.LiteralMap) -> None:
+        """Stores a new execution with the inputs the caller gave (what a relaunch re-sends)."""
         key = execution_key(execution.id)
         with self._changed:
             if key in self._executions:
@@ -55,17 +60,33 @@ class ExecutionStore:
                     f'"executions_pkey": execution {describe_execution_id(execution.id)})',
                 )
             self._executions[key] = execution
+            self._user_inputs[key] = _copy(user_inputs)
             self._history[key] = [execution.closure.phase]
+            self._save(key)
             self._changed.notify_all()
+
+    def restore(self, stored: list[StoredExecution]) -> None:
+        """Loads a journal's executions; the ones that were still running can only have failed."""
+        for entry in stored:
+            key = execution_key(entry.execution.id)
+            with self._changed:
+                self._executions[key] = entry.execution
+                self._user_inputs[key] = entry.user_inputs
+                self._history[key] = entry.history
+            phase = entry.execution.closure.phase
+            if phase == PHASES.ABORTING:
+                self.transition(entry.execution.id, PHASES.ABORTED)
+            elif phase not in TERMINAL_PHASES:
+                self.transition(entry.execution.id, PHASES.FAILED, _lost_with_the_admin())
 
     def get(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution:
         with self._changed:
             return _copy(self._stored(identifier))
 
-    def outputs(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> literals_pb2.LiteralMap:
+    def user_inputs(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> literals_pb2.LiteralMap:
         with self._changed:
             self._stored(identifier)
-            return _copy(self._outputs.get(execution_key(identifier), literals_pb2.LiteralMap()))
+            return _copy(self._user_inputs[execution_key(identifier)])
 
     def all(self) -> list[execution_pb2.Execution]:
         with self._changed:
@@ -98,14 +119,21 @@ class ExecutionStore:
                 closure.abort_metadata.CopyFrom(abort_metadata)
             if result is not None and result.HasField("error"):
                 closure.error.CopyFrom(result.error)
-            if result is not None and result.HasField("output_data"):
-                self._outputs[execution_key(identifier)] = result.output_data
+            if result is not None and result.HasField("outputs"):
+                closure.outputs.CopyFrom(result.outputs)
             if phase in TERMINAL_PHASES:
                 start = closure.started_at if closure.HasField("started_at") else stamp
                 closure.duration.FromNanoseconds(max(0, stamp.ToNanoseconds() - start.ToNanoseconds()))
             self._history[execution_key(identifier)].append(phase)
+            self._save(execution_key(identifier))
             self._changed.notify_all()
             return True
+
+    def _save(self, key: ExecutionKey) -> None:
+        if self._journal is not None:
+            self._journal.save_execution(
+                "/".join(key), self._executions[key], self._user_inputs[key], self._history[key]
+            )
 
     def wait_for_phase(
         self, identifier: identifier_pb2.WorkflowExecutionIdentifier, phases: Iterable[int], timeout: float
@@ -126,6 +154,16 @@ class ExecutionStore:
         if found is None:
             raise not_found(f"missing entity of type execution with identifier {describe_execution_id(identifier)}")
         return found
+
+
+def _lost_with_the_admin() -> execution_pb2.ExecutionClosure:
+    return execution_pb2.ExecutionClosure(
+        error=core_execution_pb2.ExecutionError(
+            code="SYSTEM:AdminRestarted",
+            message="flyte-local-admin stopped while the execution was running; it cannot resume",
+            kind=core_execution_pb2.ExecutionError.SYSTEM,
+        )
+    )
 
 
 def _allowed(current: int, new: int) -> bool:

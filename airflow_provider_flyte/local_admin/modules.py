@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,23 @@ def content_version(path: str | Path) -> str:
     return f"local-{digest[:12]}"
 
 
+_imported_versions: dict[str, str] = {}
+
+
 def import_module(location: ModuleLocation) -> ModuleType:
+    """Imports the module, or re-imports it when its file changed since (a new version registered)."""
     if location.import_root not in sys.path:
         sys.path.insert(0, location.import_root)
-    return importlib.import_module(location.module_name)
+    module = sys.modules.get(location.module_name)
+    if module is None:
+        module = importlib.import_module(location.module_name)
+    elif module.__file__ and _imported_versions.get(location.module_name) != content_version(module.__file__):
+        # A .pyc is trusted on mtime and size, which an edit within the same second can keep.
+        Path(importlib.util.cache_from_source(module.__file__)).unlink(missing_ok=True)
+        module = importlib.reload(module)
+    if module.__file__:
+        _imported_versions[location.module_name] = content_version(module.__file__)
+    return module
 
 
 def module_entities(module: ModuleType) -> ModuleEntities:

@@ -14,7 +14,12 @@ from flyteidl.core import identifier_pb2
 
 from airflow_provider_flyte.local_admin.errors import invalid_argument, not_found
 from airflow_provider_flyte.local_admin.modules import ModuleLocation
+from airflow_provider_flyte.local_admin.persistence import Journal, StoredEntity
 from airflow_provider_flyte.local_admin.serialization import Registration
+from airflow_provider_flyte.local_admin.single_task import (
+    implicit_launch_plan,
+    implicit_workflow,
+)
 
 IdentifierKey = tuple[str, str, str, str]
 _RESOURCE_NAMES = {
@@ -45,9 +50,11 @@ class Runnable:
 
 
 class Registry:
-    def __init__(self, project: str, domain: str) -> None:
+    def __init__(self, project: str, domain: str, journal: Journal | None = None) -> None:
+        """With a journal, every stored entity is also written through to it (`--state-dir`)."""
         self.project = project
         self.domain = domain
+        self._journal = journal
         self._lock = threading.Lock()
         self._tasks: dict[IdentifierKey, task_pb2.Task] = {}
         self._workflows: dict[IdentifierKey, workflow_pb2.Workflow] = {}
@@ -59,6 +66,7 @@ class Registry:
         with self._lock:
             for task in registration.tasks:
                 self._tasks.setdefault(identifier_key(task.id), task)
+                self._runnables.setdefault(identifier_key(task.id), Runnable(location, task.id.name))
             for workflow in registration.workflows:
                 key = identifier_key(workflow.id)
                 self._workflows.setdefault(key, workflow)
@@ -70,6 +78,18 @@ class Registry:
                 if launch_plan.closure.state == launch_plan_pb2.ACTIVE:
                     self._deactivate_versions_of(launch_plan.id)
                 self._launch_plans[key] = launch_plan
+            self._save(registration.tasks + registration.workflows + list(self._launch_plans.values()))
+
+    def restore(self, entities: list[StoredEntity]) -> None:
+        """Fills the registry from a journal, before anything else is registered."""
+        stores = {"task": self._tasks, "workflow": self._workflows, "launch_plan": self._launch_plans}
+        with self._lock:
+            for entity in entities:
+                key = identifier_key(entity.body.id)
+                stores[entity.kind][key] = entity.body
+                if entity.runnable is not None:
+                    root, module, name = entity.runnable
+                    self._runnables[key] = Runnable(ModuleLocation(root, module), name)
 
     def check_registered(self, project: str, domain: str) -> None:
         if project != self.project:
@@ -95,6 +115,18 @@ class Registry:
         with self._lock:
             return self._runnables[identifier_key(workflow_id)]
 
+    def task_launch_plan(self, task_id: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan:
+        """The implicit launch plan that runs one task, created (with its workflow) on first use."""
+        task = self.task(task_id)
+        launch_plan = implicit_launch_plan(task)
+        workflow = implicit_workflow(task)
+        with self._lock:
+            self._workflows.setdefault(identifier_key(workflow.id), workflow)
+            self._runnables.setdefault(identifier_key(workflow.id), self._runnables[identifier_key(task.id)])
+            self._launch_plans.setdefault(identifier_key(launch_plan.id), launch_plan)
+            self._save([workflow, launch_plan])
+            return _copy(self._launch_plans[identifier_key(launch_plan.id)])
+
     def active_launch_plan(self, project: str, domain: str, name: str) -> launch_plan_pb2.LaunchPlan:
         with self._lock:
             for launch_plan in self._launch_plans.values():
@@ -117,6 +149,19 @@ class Registry:
     def workflows(self, project: str, domain: str, name: str) -> list[workflow_pb2.Workflow]:
         with self._lock:
             return [_copy(w) for w in self._workflows.values() if _matches(w.id, project, domain, name)]
+
+    def _save(self, entities: list) -> None:
+        """Writes entities through to the journal; called with the lock held."""
+        if self._journal is None:
+            return
+        kinds = {task_pb2.Task: "task", workflow_pb2.Workflow: "workflow", launch_plan_pb2.LaunchPlan: "launch_plan"}
+        for entity in entities:
+            key = identifier_key(entity.id)
+            runnable = None if isinstance(entity, launch_plan_pb2.LaunchPlan) else self._runnables.get(key)
+            location = None
+            if runnable is not None:
+                location = (runnable.location.import_root, runnable.location.module_name, runnable.entity_name)
+            self._journal.save_entity(kinds[type(entity)], "/".join(key), entity, location)
 
     def _deactivate_versions_of(self, identifier: identifier_pb2.Identifier) -> None:
         for launch_plan in self._launch_plans.values():

@@ -12,18 +12,35 @@ import queue
 import shutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from flyteidl.admin import execution_pb2
-from flyteidl.core import execution_pb2 as core_execution_pb2, identifier_pb2, literals_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 
-from airflow_provider_flyte.local_admin.executions import PHASES, ExecutionKey, ExecutionStore, execution_key
-from airflow_provider_flyte.local_admin.launchers import LOG_FILE, Launcher, WorkerProcess
+from airflow_provider_flyte.local_admin.executions import (
+    PHASES,
+    ExecutionKey,
+    ExecutionStore,
+    execution_key,
+)
+from airflow_provider_flyte.local_admin.launchers import (
+    LOG_FILE,
+    Launcher,
+    WorkerProcess,
+)
+from airflow_provider_flyte.local_admin.nodes import write_atomically, write_recovered
 from airflow_provider_flyte.local_admin.registry import Runnable
-from airflow_provider_flyte.local_admin.worker import INPUTS_FILE, RESULT_FILE, WorkerJob
+from airflow_provider_flyte.local_admin.worker import (
+    INPUTS_FILE,
+    RESULT_FILE,
+    WorkerJob,
+)
 
 DEFAULT_PARALLELISM = 4
+OUTPUTS_FILE = "outputs.pb"
 _LOG_TAIL_BYTES = 4000
 
 
@@ -34,10 +51,19 @@ class _Submission:
 
 
 class ExecutionRunner:
-    def __init__(self, store: ExecutionStore, launcher: Launcher, parallelism: int = DEFAULT_PARALLELISM) -> None:
+    def __init__(
+        self,
+        store: ExecutionStore,
+        launcher: Launcher,
+        parallelism: int = DEFAULT_PARALLELISM,
+        work_root: Path | None = None,
+    ) -> None:
+        """Run data goes to `work_root` and is kept; without one, to a temp dir removed on close."""
         self._store = store
         self._launcher = launcher
-        self._work_root = Path(tempfile.mkdtemp(prefix="flyte-local-admin-"))
+        self._keep_work = work_root is not None
+        self._work_root = work_root or Path(tempfile.mkdtemp(prefix="flyte-local-admin-"))
+        self._work_root.mkdir(parents=True, exist_ok=True)
         self._closing = threading.Event()
         self._queue: queue.Queue[_Submission | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -53,12 +79,19 @@ class ExecutionRunner:
         execution_id: identifier_pb2.WorkflowExecutionIdentifier,
         runnable: Runnable,
         inputs: literals_pb2.LiteralMap,
+        recovered: Mapping[str, literals_pb2.LiteralMap] | None = None,
     ) -> None:
-        work_dir = self._work_root / execution_id.name
+        """Queues a run; nodes named in `recovered` are not run again, their outputs are reused."""
+        work_dir = self.work_dir(execution_id)
         work_dir.mkdir(parents=True)
         (work_dir / INPUTS_FILE).write_bytes(inputs.SerializeToString())
+        write_recovered(work_dir, recovered or {})
         self._store.transition(execution_id, PHASES.QUEUED)
         self._queue.put(_Submission(execution_id, WorkerJob(runnable.location, runnable.entity_name, str(work_dir))))
+
+    def work_dir(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> Path:
+        """Where the run's inputs, outputs and node records live (names are unique per admin)."""
+        return self._work_root / execution_id.name
 
     def abort(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         """Kills the worker if one runs; an execution still waiting for a slot is aborted at once."""
@@ -82,7 +115,8 @@ class ExecutionRunner:
         for thread in self._threads:
             thread.join(timeout=10)
         self._launcher.close()
-        shutil.rmtree(self._work_root, ignore_errors=True)
+        if not self._keep_work:
+            shutil.rmtree(self._work_root, ignore_errors=True)
 
     def _serve(self) -> None:
         while (submission := self._queue.get()) is not None:
@@ -109,7 +143,11 @@ class ExecutionRunner:
         if self._store.get(execution_id).closure.phase == PHASES.ABORTING:
             self._store.transition(execution_id, PHASES.ABORTED)
             return
-        result = _read_result(Path(submission.job.work_dir))
+        work_dir = Path(submission.job.work_dir)
+        result = _read_result(work_dir)
+        if result.HasField("output_data"):  # stored like propeller does: a URI in the closure, data in a file
+            write_atomically(work_dir / OUTPUTS_FILE, result.output_data.SerializeToString())
+            result.outputs.uri = (work_dir / OUTPUTS_FILE).as_uri()
         self._store.transition(execution_id, result.phase, result)
 
 

@@ -11,7 +11,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
-from flyteidl.core import compiler_pb2, workflow_pb2 as core_workflow_pb2
+from flyteidl.core import compiler_pb2
+from flyteidl.core import workflow_pb2 as core_workflow_pb2
 from flytekit.configuration import ImageConfig, SerializationSettings
 from flytekit.core.launch_plan import LaunchPlan
 from flytekit.core.workflow import WorkflowBase

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Callable, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import grpc
 from flyteidl.admin import (
@@ -16,22 +17,42 @@ from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
     node_execution_pb2,
+    task_execution_pb2,
     task_pb2,
     version_pb2,
     workflow_pb2,
 )
+from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.service import admin_pb2_grpc
 
-from airflow_provider_flyte.local_admin.errors import AdminError, invalid_argument
-from airflow_provider_flyte.local_admin.executions import PHASES, TERMINAL_PHASES, ExecutionStore, now
+from airflow_provider_flyte.local_admin.data import offloadable
+from airflow_provider_flyte.local_admin.errors import (
+    AdminError,
+    invalid_argument,
+    not_found,
+)
+from airflow_provider_flyte.local_admin.executions import (
+    PHASES,
+    TERMINAL_PHASES,
+    ExecutionStore,
+    describe_execution_id,
+    now,
+)
+from airflow_provider_flyte.local_admin.filters import execution_filters
+from airflow_provider_flyte.local_admin.nodes import (
+    node_data_files,
+    read_node_executions,
+    succeeded_node_outputs,
+)
 from airflow_provider_flyte.local_admin.registry import Registry
-from airflow_provider_flyte.local_admin.runner import ExecutionRunner
+from airflow_provider_flyte.local_admin.runner import OUTPUTS_FILE, ExecutionRunner
 from airflow_provider_flyte.local_admin.validation import (
     check_request_fields,
     check_spec,
     generated_name,
     merged_inputs,
 )
+from airflow_provider_flyte.local_admin.worker import INPUTS_FILE
 
 ADMIN_VERSION = "v1.16.8-local"
 _MAX_INTERNAL_MESSAGE = 300
@@ -41,7 +62,7 @@ Handler = TypeVar("Handler", bound=Callable)
 
 def _answers_errors(method: Handler) -> Handler:
     @functools.wraps(method)
-    def handle(self: "AdminService", request, context: grpc.ServicerContext):
+    def handle(self: AdminService, request, context: grpc.ServicerContext):
         try:
             return method(self, request, context)
         except AdminError as error:
@@ -53,12 +74,10 @@ def _answers_errors(method: Handler) -> Handler:
     return handle  # type: ignore[return-value]
 
 
-def _paginate(items: list, request: common_pb2.ResourceListRequest) -> tuple[list, str]:
+def _paginate(items: list, request) -> tuple[list, str]:
     """flyteadmin's paging: a decimal offset token, handed back only when a full page came back."""
     if request.limit == 0:
         raise invalid_argument("invalid value for limit")
-    if request.filters:
-        raise AdminError(grpc.StatusCode.UNIMPLEMENTED, "flyte-local-admin does not support list filters yet")
     try:
         offset = int(request.token) if request.token else 0
     except ValueError:
@@ -72,9 +91,17 @@ def _paginate(items: list, request: common_pb2.ResourceListRequest) -> tuple[lis
     return page, token
 
 
+def _no_filters(request) -> None:
+    """For the list calls whose filters are not modelled: refusing beats ignoring them."""
+    if request.filters:
+        raise AdminError(grpc.StatusCode.UNIMPLEMENTED, "flyte-local-admin does not support filters on this list")
+
+
 def _sort_value(item, key: str):
     if key in ("name", "version"):
         return getattr(item.id, key)
+    if key == "execution_name":
+        return item.id.name
     closure = item.closure
     return closure.created_at.ToNanoseconds() if closure.HasField("created_at") else 0
 
@@ -87,10 +114,18 @@ def _check_list_scope(request: common_pb2.ResourceListRequest) -> None:
 
 
 class AdminService(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, registry: Registry, store: ExecutionStore, runner: ExecutionRunner) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        store: ExecutionStore,
+        runner: ExecutionRunner,
+        identify: Callable[[grpc.ServicerContext], str] = lambda context: "",
+    ) -> None:
+        """`identify` names the caller; flyteadmin records it as principal ("" without auth)."""
         self._registry = registry
         self._store = store
         self._runner = runner
+        self._identify = identify
 
     @_answers_errors
     def GetVersion(self, request, context) -> version_pb2.GetVersionResponse:
@@ -105,6 +140,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
     @_answers_errors
     def ListTasks(self, request, context) -> task_pb2.TaskList:
         _check_list_scope(request)
+        _no_filters(request)
         tasks, token = _paginate(self._registry.tasks(request.id.project, request.id.domain, request.id.name), request)
         return task_pb2.TaskList(tasks=tasks, token=token)
 
@@ -115,6 +151,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
     @_answers_errors
     def ListWorkflows(self, request, context) -> workflow_pb2.WorkflowList:
         _check_list_scope(request)
+        _no_filters(request)
         scope = request.id
         workflows, token = _paginate(self._registry.workflows(scope.project, scope.domain, scope.name), request)
         return workflow_pb2.WorkflowList(workflows=workflows, token=token)
@@ -130,37 +167,64 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
     @_answers_errors
     def ListLaunchPlans(self, request, context) -> launch_plan_pb2.LaunchPlanList:
         _check_list_scope(request)
+        _no_filters(request)
         scope = request.id
         launch_plans, token = _paginate(self._registry.launch_plans(scope.project, scope.domain, scope.name), request)
         return launch_plan_pb2.LaunchPlanList(launch_plans=launch_plans, token=token)
 
     @_answers_errors
     def CreateExecution(self, request, context) -> execution_pb2.ExecutionCreateResponse:
-        check_request_fields(request)
-        self._registry.check_registered(request.project, request.domain)
-        launch_plan = self._registry.launch_plan(check_spec(request))
         user_inputs = request.inputs if request.inputs.literals else request.spec.inputs
-        inputs = merged_inputs(user_inputs, launch_plan)
-        execution = self._new_execution(request, launch_plan, inputs)
-        self._store.create(execution)
-        self._runner.submit(execution.id, self._registry.runnable(launch_plan.spec.workflow_id), inputs)
-        return execution_pb2.ExecutionCreateResponse(id=execution.id)
+        return execution_pb2.ExecutionCreateResponse(id=self._launch(request, user_inputs, self._identify(context)))
+
+    @_answers_errors
+    def RecoverExecution(self, request, context) -> execution_pb2.ExecutionCreateResponse:
+        """Same spec and inputs; nodes that succeeded in the original keep their outputs and do not run."""
+        original = self._store.get(request.id)
+        recovered = succeeded_node_outputs(self._runner.work_dir(original.id))
+        relaunch = self._relaunch_request(original, request.name, execution_pb2.ExecutionMetadata.RECOVERED)
+        return execution_pb2.ExecutionCreateResponse(
+            id=self._launch(relaunch, self._store.user_inputs(original.id), self._identify(context), recovered)
+        )
+
+    @_answers_errors
+    def RelaunchExecution(self, request, context) -> execution_pb2.ExecutionCreateResponse:
+        original = self._store.get(request.id)
+        relaunch = self._relaunch_request(original, request.name, execution_pb2.ExecutionMetadata.RELAUNCH)
+        relaunch.spec.overwrite_cache = request.overwrite_cache
+        user_inputs = self._store.user_inputs(original.id)
+        return execution_pb2.ExecutionCreateResponse(id=self._launch(relaunch, user_inputs, self._identify(context)))
 
     @_answers_errors
     def GetExecution(self, request, context) -> execution_pb2.Execution:
         return self._store.get(request.id)
 
     @_answers_errors
+    def ListExecutions(self, request, context) -> execution_pb2.ExecutionList:
+        _check_list_scope(request)
+        predicates = execution_filters(request.filters)
+        executions = [
+            execution
+            for execution in self._store.all()
+            if (execution.id.project, execution.id.domain) == (request.id.project, request.id.domain)
+            and all(predicate(execution) for predicate in predicates)
+        ]
+        page, token = _paginate(executions, request)
+        return execution_pb2.ExecutionList(executions=page, token=token)
+
+    @_answers_errors
     def GetExecutionData(self, request, context) -> execution_pb2.WorkflowExecutionGetDataResponse:
-        execution = self._store.get(request.id)
+        self._store.get(request.id)
+        work_dir = self._runner.work_dir(request.id)
+        inputs_blob, full_inputs = offloadable(work_dir / INPUTS_FILE)
+        outputs_blob, full_outputs = offloadable(work_dir / OUTPUTS_FILE)
         return execution_pb2.WorkflowExecutionGetDataResponse(
-            full_inputs=execution.closure.computed_inputs, full_outputs=self._store.outputs(request.id)
+            inputs=inputs_blob, outputs=outputs_blob, full_inputs=full_inputs, full_outputs=full_outputs
         )
 
     @_answers_errors
     def TerminateExecution(self, request, context) -> execution_pb2.ExecutionTerminateResponse:
-        # Without authentication flyteadmin records an empty principal, and so does this admin.
-        aborting = execution_pb2.AbortMetadata(cause=request.cause, principal="")
+        aborting = execution_pb2.AbortMetadata(cause=request.cause, principal=self._identify(context))
         if not self._store.transition(request.id, PHASES.ABORTING, abort_metadata=aborting):
             if self._store.get(request.id).closure.phase in TERMINAL_PHASES:
                 raise AdminError(
@@ -172,16 +236,87 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
 
     @_answers_errors
     def ListNodeExecutions(self, request, context) -> node_execution_pb2.NodeExecutionList:
-        """Node-level tracking is not modelled yet; an empty list is what flyteadmin shows before nodes start."""
-        if request.limit == 0:
-            raise invalid_argument("invalid value for limit")
+        """The top-level nodes recorded so far (a node appears once it starts); none has children."""
         self._store.get(request.workflow_execution_id)
-        return node_execution_pb2.NodeExecutionList()
+        _no_filters(request)
+        nodes = [] if request.unique_parent_id else self._node_executions(request.workflow_execution_id)
+        page, token = _paginate(nodes, request)
+        return node_execution_pb2.NodeExecutionList(node_executions=page, token=token)
 
-    def _new_execution(self, request, launch_plan, inputs) -> execution_pb2.Execution:
+    @_answers_errors
+    def ListTaskExecutions(self, request, context) -> task_execution_pb2.TaskExecutionList:
+        """Task attempts are not modelled separately from their node: a node's list is empty."""
+        self._node_execution(request.node_execution_id)
+        _no_filters(request)
+        _paginate([], request)
+        return task_execution_pb2.TaskExecutionList()
+
+    @_answers_errors
+    def GetNodeExecution(self, request, context) -> node_execution_pb2.NodeExecution:
+        return self._node_execution(request.id)
+
+    @_answers_errors
+    def GetNodeExecutionData(self, request, context) -> node_execution_pb2.NodeExecutionGetDataResponse:
+        self._node_execution(request.id)
+        inputs_file, outputs_file = node_data_files(self._runner.work_dir(request.id.execution_id), request.id.node_id)
+        inputs_blob, full_inputs = offloadable(inputs_file)
+        outputs_blob, full_outputs = offloadable(outputs_file)
+        return node_execution_pb2.NodeExecutionGetDataResponse(
+            inputs=inputs_blob, outputs=outputs_blob, full_inputs=full_inputs, full_outputs=full_outputs
+        )
+
+    def _launch(
+        self,
+        request: execution_pb2.ExecutionCreateRequest,
+        user_inputs: literals_pb2.LiteralMap,
+        principal: str,
+        recovered: Mapping[str, literals_pb2.LiteralMap] | None = None,
+    ) -> identifier_pb2.WorkflowExecutionIdentifier:
+        """CreateExecution's validation and start, shared by recover and relaunch (as in flyteadmin)."""
+        check_request_fields(request)
+        self._registry.check_registered(request.project, request.domain)
+        reference = check_spec(request)
+        if reference.resource_type == identifier_pb2.TASK:
+            launch_plan = self._registry.task_launch_plan(reference)
+        else:
+            launch_plan = self._registry.launch_plan(reference)
+        inputs = merged_inputs(user_inputs, launch_plan)
+        execution = self._new_execution(request, launch_plan, inputs, principal)
+        self._store.create(execution, user_inputs)
+        self._runner.submit(execution.id, self._registry.runnable(launch_plan.spec.workflow_id), inputs, recovered)
+        return execution.id
+
+    @staticmethod
+    def _relaunch_request(
+        original: execution_pb2.Execution, name: str, mode: int
+    ) -> execution_pb2.ExecutionCreateRequest:
+        spec = execution_pb2.ExecutionSpec()
+        spec.CopyFrom(original.spec)
+        spec.metadata.mode = mode
+        spec.metadata.reference_execution.CopyFrom(original.id)
+        return execution_pb2.ExecutionCreateRequest(
+            project=original.id.project, domain=original.id.domain, name=name or generated_name(), spec=spec
+        )
+
+    def _node_executions(
+        self, execution_id: identifier_pb2.WorkflowExecutionIdentifier
+    ) -> list[node_execution_pb2.NodeExecution]:
+        return read_node_executions(self._runner.work_dir(execution_id), execution_id)
+
+    def _node_execution(self, node_id: identifier_pb2.NodeExecutionIdentifier) -> node_execution_pb2.NodeExecution:
+        self._store.get(node_id.execution_id)
+        for node in self._node_executions(node_id.execution_id):
+            if node.id.node_id == node_id.node_id:
+                return node
+        raise not_found(
+            f"missing entity of type node execution with identifier node_id:\"{node_id.node_id}\" "
+            f"execution_id:<{describe_execution_id(node_id.execution_id)}>"
+        )
+
+    def _new_execution(self, request, launch_plan, inputs, principal: str) -> execution_pb2.Execution:
         spec = execution_pb2.ExecutionSpec()
         spec.CopyFrom(request.spec)
-        spec.metadata.principal = ""  # flyteadmin overwrites it with the authenticated user
+        spec.metadata.principal = principal  # flyteadmin overwrites it with the authenticated user
         created = now()
         return execution_pb2.Execution(
             id={"project": request.project, "domain": request.domain, "name": request.name or generated_name()},

@@ -14,7 +14,11 @@ from flyteidl.admin import execution_pb2, launch_plan_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
 
 from airflow_provider_flyte.local_admin.errors import invalid_argument
-from airflow_provider_flyte.local_admin.literal_types import describe, is_castable, literal_type_of
+from airflow_provider_flyte.local_admin.literal_types import (
+    describe,
+    is_castable,
+    literal_type_of,
+)
 
 MAX_NAME_LENGTH = 63
 _NAME_PATTERN = re.compile(r"^[a-z][a-z\-0-9]*$")
@@ -51,10 +55,10 @@ def check_spec(request: execution_pb2.ExecutionCreateRequest) -> identifier_pb2.
     for field in ("project", "domain", "name", "version"):
         if not getattr(reference, field):
             raise invalid_argument(f"missing {field}")
-    if reference.resource_type != identifier_pb2.LAUNCH_PLAN:
+    if reference.resource_type not in (identifier_pb2.LAUNCH_PLAN, identifier_pb2.TASK):
         raise invalid_argument(
             f"Invalid reference entity resource type [{identifier_pb2.ResourceType.Name(reference.resource_type)}], "
-            "only [LAUNCH_PLAN] allowed"
+            "only [LAUNCH_PLAN, TASK] allowed"
         )
     return reference
 

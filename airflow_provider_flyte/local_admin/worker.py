@@ -1,4 +1,7 @@
-"""Runs one execution inside a worker process and leaves its outcome in `result.pb`.
+"""Runs one execution, node by node, inside a worker process and leaves its outcome in `result.pb`.
+
+Node records go to the work dir as they happen (see `nodes`); nodes recovered from an earlier
+execution are not run, their outputs are copied.
 
 The outcome is written as a partial `ExecutionClosure` (phase plus outputs or error) so the
 admin merges it into the stored execution without a private file format. Everything the
@@ -12,12 +15,14 @@ import datetime
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flyteidl.admin import execution_pb2
-from flyteidl.core import execution_pb2 as core_execution_pb2, literals_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+from flyteidl.core import literals_pb2
 from flytekit.bin.entrypoint import get_traceback_str
 from flytekit.core.base_task import PythonTask
 from flytekit.core.context_manager import FlyteContextManager
@@ -28,6 +33,18 @@ from flytekit.exceptions.user import FlyteUserRuntimeException
 from flytekit.models.literals import LiteralMap
 
 from airflow_provider_flyte.local_admin.modules import ModuleLocation, import_module
+from airflow_provider_flyte.local_admin.node_plan import (
+    WORKFLOW_INPUTS,
+    NodePlan,
+    plan_nodes,
+    resolve,
+)
+from airflow_provider_flyte.local_admin.nodes import (
+    NODE_PHASES,
+    NodeRecorder,
+    read_recovered,
+    write_atomically,
+)
 
 INPUTS_FILE = "inputs.pb"
 RESULT_FILE = "result.pb"
@@ -47,7 +64,7 @@ class WorkerJob:
         return [self.location.import_root, self.location.module_name, self.entity_name, self.work_dir]
 
     @classmethod
-    def from_argv(cls, argv: list[str]) -> "WorkerJob":
+    def from_argv(cls, argv: list[str]) -> WorkerJob:
         import_root, module_name, entity_name, work_dir = argv
         return cls(ModuleLocation(import_root, module_name), entity_name, work_dir)
 
@@ -63,23 +80,58 @@ class _ResultWriter:
         with self._lock:
             if self._path.exists():
                 return False
-            partial = self._path.with_suffix(".partial")
-            partial.write_bytes(closure.SerializeToString())
-            os.replace(partial, self._path)
+            write_atomically(self._path, closure.SerializeToString())
             return True
+
+
+class NodeFailed(Exception):
+    """A node ended the run; its error is also the execution's."""
+
+    def __init__(self, error: core_execution_pb2.ExecutionError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def run_job(job: WorkerJob) -> None:
     writer = _ResultWriter(job.work_dir)
     try:
+        recorder = NodeRecorder(job.work_dir)
         entity = find_entity(job.location, job.entity_name)
-        _enforce_task_timeouts(entity, lambda closure: _finish_now(writer, closure))
+        _enforce_task_timeouts(entity, lambda closure: _finish_now(writer, recorder, closure))
         inputs = literals_pb2.LiteralMap.FromString((Path(job.work_dir) / INPUTS_FILE).read_bytes())
-        outputs = run_entity(entity, inputs)
+        outputs = run_nodes(plan_nodes(entity), inputs, recorder, read_recovered(job.work_dir))
+    except NodeFailed as failure:
+        writer.write(execution_pb2.ExecutionClosure(phase=_PHASES.FAILED, error=failure.error))
+        return
     except Exception as error:  # noqa: BLE001 - any failure of user code is the execution's outcome
         writer.write(execution_pb2.ExecutionClosure(phase=_PHASES.FAILED, error=user_error(error)))
         return
     writer.write(execution_pb2.ExecutionClosure(phase=_PHASES.SUCCEEDED, output_data=outputs))
+
+
+def run_nodes(
+    plan: NodePlan,
+    inputs: literals_pb2.LiteralMap,
+    recorder: NodeRecorder,
+    recovered: dict[str, literals_pb2.LiteralMap],
+) -> literals_pb2.LiteralMap:
+    """Runs the plan's nodes in order; a recovered node's outputs are copied instead of running it."""
+    outputs = {WORKFLOW_INPUTS[1]: inputs}
+    for node in plan.nodes:
+        node_inputs = resolve(node.bindings, outputs)
+        recorder.started(node.node_id, node_inputs)
+        if node.node_id in recovered:
+            outputs[node.node_id] = recovered[node.node_id]
+            recorder.succeeded(node.node_id, recovered[node.node_id], phase=NODE_PHASES.RECOVERED)
+            continue
+        try:
+            outputs[node.node_id] = run_entity(node.entity, node_inputs)
+        except Exception as error:
+            failure = user_error(error)
+            recorder.failed(node.node_id, NODE_PHASES.FAILED, failure)
+            raise NodeFailed(failure) from error
+        recorder.succeeded(node.node_id, outputs[node.node_id])
+    return resolve(plan.outputs, outputs)
 
 
 def find_entity(location: ModuleLocation, name: str) -> Entity:
@@ -175,7 +227,8 @@ def _wrap_with_deadline(
     task.execute = execute  # type: ignore[method-assign]
 
 
-def _finish_now(writer: _ResultWriter, closure: execution_pb2.ExecutionClosure) -> None:
+def _finish_now(writer: _ResultWriter, recorder: NodeRecorder, closure: execution_pb2.ExecutionClosure) -> None:
+    recorder.fail_running(NODE_PHASES.TIMED_OUT, closure.error)
     writer.write(closure)
     os._exit(0)
 

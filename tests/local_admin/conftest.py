@@ -47,7 +47,7 @@ def execution_id(name: str) -> identifier_pb2.WorkflowExecutionIdentifier:
     return identifier_pb2.WorkflowExecutionIdentifier(project=PROJECT, domain=DOMAIN, name=name)
 
 
-def literal(value: int | float | str) -> literals_pb2.Literal:
+def literal(value: float | str) -> literals_pb2.Literal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise TypeError(value)
     field = {int: "integer", float: "float_value", str: "string_value"}[type(value)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 from flyteidl.admin import common_pb2, execution_pb2
-from flyteidl.core import execution_pb2 as core_execution_pb2, literals_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+from flyteidl.core import literals_pb2
 
 from tests.local_admin.conftest import create_request, execution_id, literal
 

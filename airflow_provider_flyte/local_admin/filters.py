@@ -1,0 +1,89 @@
+"""List filters as flyteadmin parses them: `eq(phase,RUNNING)+value_in(execution_name,a;b)`.
+
+flyteadmin turns each `func(field,value)` into a SQL condition on a column of the listed
+entity; here each becomes a predicate over the stored protobuf. Only the execution columns
+callers filter on in practice are modelled; any other column is rejected as flyteadmin rejects
+unknown ones (INVALID_ARGUMENT), rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flyteidl.admin import execution_pb2
+from flyteidl.core import execution_pb2 as core_execution_pb2
+
+from airflow_provider_flyte.local_admin.errors import invalid_argument
+
+Predicate = Callable[[execution_pb2.Execution], bool]
+_EXPRESSION = re.compile(r"(.+)\((.+),\s?(.+)\)")  # flyteadmin's filterRegex, unanchored like Go's
+_EXECUTION_PREFIX = "execution."
+_PHASES = core_execution_pb2.WorkflowExecution
+_SCALAR_FUNCTIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "contains": lambda actual, wanted: str(wanted) in str(actual),
+}
+_LIST_FUNCTIONS: dict[str, Callable[[Any, list], bool]] = {
+    "value_in": lambda actual, wanted: actual in wanted,
+    "value_not_in": lambda actual, wanted: actual not in wanted,
+}
+
+
+def _timestamp(execution: execution_pb2.Execution) -> datetime.datetime:
+    return execution.closure.created_at.ToDatetime(tzinfo=datetime.timezone.utc)
+
+
+def _parse_timestamp(value: str) -> datetime.datetime:
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid_argument(f"Timestamp {value} must conform to RFC3339 Nano spec") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+# column -> (value of a stored execution, parser of a filter value)
+_EXECUTION_COLUMNS: dict[str, tuple[Callable[[execution_pb2.Execution], Any], Callable[[str], Any]]] = {
+    "execution_project": (lambda e: e.id.project, str),
+    "execution_domain": (lambda e: e.id.domain, str),
+    "execution_name": (lambda e: e.id.name, str),
+    "phase": (lambda e: _PHASES.Phase.Name(e.closure.phase), str),
+    "created_at": (_timestamp, _parse_timestamp),
+    "execution_created_at": (_timestamp, _parse_timestamp),
+}
+
+
+def execution_filters(expression: str) -> list[Predicate]:
+    """Parses a filter string for ListExecutions; all predicates must hold (flyteadmin ANDs them)."""
+    if not expression:
+        return []
+    return [_execution_predicate(part) for part in expression.split("+")]
+
+
+def _execution_predicate(part: str) -> Predicate:
+    match = _EXPRESSION.search(part)
+    if match is None:
+        raise invalid_argument("invalid value for filters")
+    function, field, raw_value = match.groups()
+    field = field.removeprefix(_EXECUTION_PREFIX)
+    if field not in _EXECUTION_COLUMNS:
+        raise invalid_argument(f"'executions.{field}' is invalid filter")
+    value_of, parse = _EXECUTION_COLUMNS[field]
+    values = [parse(value) for value in raw_value.split(";")]
+    if function in _LIST_FUNCTIONS:
+        test = _LIST_FUNCTIONS[function]
+        return lambda execution: test(value_of(execution), values)
+    if function in _SCALAR_FUNCTIONS:
+        if len(values) != 1:
+            raise invalid_argument(f"{function} takes a single value, got {raw_value}")
+        compare, wanted = _SCALAR_FUNCTIONS[function], values[0]
+        return lambda execution: compare(value_of(execution), wanted)
+    raise invalid_argument(f"unrecognized filter function: {function}")
