@@ -27,7 +27,10 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_WORKFLOWS = REPO / "tests" / "workflows" / "simple.py"
-EXAMPLE_WORKFLOWS = REPO / "airflow_provider_flyte" / "example_dags" / "ml_workflow.py"
+EXAMPLE_WORKFLOWS = [
+    REPO / "airflow_provider_flyte" / "example_dags" / "ml_workflow.py",
+    REPO / "airflow_provider_flyte" / "example_dags" / "publish_workflow.py",
+]
 PROJECT = "flytesnacks"
 DOMAIN = "development"
 
@@ -46,7 +49,7 @@ def airflow_db() -> Path:
 def flyte_admin():
     from airflow_provider_flyte.local_admin import LocalFlyteAdmin
 
-    with LocalFlyteAdmin(workflows=[TEST_WORKFLOWS, EXAMPLE_WORKFLOWS], project=PROJECT, domain=DOMAIN, port=0) as admin:
+    with LocalFlyteAdmin(workflows=[TEST_WORKFLOWS, *EXAMPLE_WORKFLOWS], project=PROJECT, domain=DOMAIN, port=0) as admin:
         yield admin
 
 
