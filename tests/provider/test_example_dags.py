@@ -23,3 +23,18 @@ def test_deferrable_mapped_example_picks_the_best_model(airflow_db, flyte_conn):
     assert [task_instance(run, "train", i).state for i in range(4)] == ["success"] * 4
     best = xcom(run, "pick_best")
     assert best["k"] in (1, 3, 5, 9) and best["accuracy"] >= 0.9
+
+
+def test_recover_example_reruns_only_the_failed_node(airflow_db, flyte_conn, flyte_admin):
+    from airflow_provider_flyte.example_dags.example_flyte_recover import dag
+
+    run = run_dag(dag)
+
+    assert run.state == "success"
+    assert task_instance(run, "train_and_publish").try_number == 2
+    assert xcom(run, "check_training_ran_once") == 1
+    recovered = flyte_admin.get_execution(xcom(run, "train_and_publish"))
+    assert recovered.id.name.endswith("-r2")
+    from flyteidl.admin.execution_pb2 import ExecutionMetadata
+
+    assert recovered.spec.metadata.mode == ExecutionMetadata.RECOVERED

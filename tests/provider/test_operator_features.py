@@ -126,6 +126,14 @@ def test_fire_and_forget_returns_before_the_execution_ends(airflow_db, flyte_con
     assert xcom(run, "launch", key="outputs") is None
 
 
+def test_a_static_execution_name_is_not_adopted_by_the_next_run(airflow_db, flyte_conn, flyte_admin):
+    first = run_dag(single_launch_dag("op_static_name", "simple.double_wf", {"x": 1}, execution_name="static-name"))
+    second = run_dag(single_launch_dag("op_static_name", "simple.double_wf", {"x": 1}, execution_name="static-name"))
+
+    assert first.state == "success" and second.state == "failed"
+    assert xcom(second, "launch", key="outputs") is None
+
+
 def test_bad_argument_combinations_fail_at_parse_time():
     import pytest
 
@@ -133,9 +141,21 @@ def test_bad_argument_combinations_fail_at_parse_time():
         FlyteOperator(task_id="both", launchplan_name="a", task_name="b")
     with pytest.raises(ValueError, match="exactly one of launchplan_name or task_name"):
         FlyteOperator(task_id="neither")
-    with pytest.raises(ValueError, match="deferrable=True needs wait_for_termination=True"):
-        FlyteOperator(task_id="x", launchplan_name="a", deferrable=True, wait_for_termination=False)
     with pytest.raises(ValueError, match="not a valid Flyte execution name"):
         FlyteOperator(task_id="x", launchplan_name="a", execution_name="Bad_Name")
     with pytest.raises(ValueError, match="poll_interval"):
         FlyteOperator(task_id="x", launchplan_name="a", poll_interval=0)
+
+
+def test_a_single_task_can_be_launched_without_a_launch_plan(airflow_db, flyte_conn, flyte_admin):
+    with DAG(dag_id="op_task", schedule=None, start_date=START) as dag:
+        FlyteOperator(task_id="launch", flyte_conn_id="flyte_conn", project=P, domain=D, task_name="simple.double",
+                      inputs={"x": 4})
+
+    run = run_dag(dag)
+
+    assert run.state == "success"
+    assert xcom(run, "launch", key="outputs") == {"o0": 8}
+    from flyteidl.core.identifier_pb2 import ResourceType
+
+    assert flyte_admin.get_execution(xcom(run, "launch")).spec.launch_plan.resource_type == ResourceType.TASK
