@@ -39,3 +39,26 @@ def test_connections_test_reports_an_unreachable_admin(airflow_db):
 )
 def test_airflow_lists_the_providers_pieces(airflow_db, command, expected):
     assert expected in airflow(*command).stdout
+
+
+def test_a_connection_added_with_the_cli_works_like_the_json_one(airflow_db, flyte_conn, flyte_admin):
+    import json
+
+    from airflow.sdk import Connection
+
+    from airflow_provider_flyte.hooks.flyte import config_from_connection
+
+    host, port = flyte_admin.endpoint.rsplit(":", 1)
+    extra = '{"insecure": "true", "project": "flytesnacks", "domain": "development", "retries": "2", "timeout": "10"}'
+    added = airflow("connections", "add", "flyte_from_cli", "--conn-type", "flyte", "--conn-host", host,
+                    "--conn-port", port, "--conn-extra", extra)
+    assert added.returncode == 0, added.stderr
+
+    tested = airflow("connections", "test", "flyte_from_cli", AIRFLOW__CORE__TEST_CONNECTION="Enabled")
+    stored = json.loads(airflow("connections", "get", "flyte_from_cli", "-o", "json").stdout)[0]
+    from_cli = Connection(conn_id="flyte_from_cli", conn_type="flyte", host=stored["host"], port=int(stored["port"]),
+                          extra=json.dumps(stored["extra_dejson"]))
+    from_env = Connection.from_json(os.environ["AIRFLOW_CONN_FLYTE_CONN"], conn_id="flyte_from_cli")
+
+    assert "Connection success!" in tested.stdout, tested.stdout + tested.stderr
+    assert config_from_connection(from_cli, from_cli.extra_dejson) == config_from_connection(from_env, from_env.extra_dejson)

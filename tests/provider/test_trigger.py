@@ -113,3 +113,16 @@ async def test_an_unreachable_admin_still_times_out_at_the_deadline(monkeypatch)
 
     assert event.status == "timeout" and event.state.name == "unreachable"
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.asyncio
+async def test_a_trigger_rebuilt_after_a_triggerer_restart_resumes_the_same_wait(flyte_conn):
+    name = launch_directly("trigger-restart", "simple.sleepy_wf", {"seconds": 1.0})
+    original = FlyteExecutionTrigger("flyte_conn", P, D, name, deadline=time.time() + 60, kill_cause="stop")
+
+    classpath, kwargs = original.serialize()
+    restarted = FlyteExecutionTrigger(**kwargs)
+    event = await first_event(restarted)
+
+    assert restarted.waiting_since == original.waiting_since and restarted.deadline == original.deadline
+    assert event.status == "terminal" and event.state.phase == "SUCCEEDED"
