@@ -148,13 +148,25 @@ def _security_context(options: LaunchOptions) -> security_pb2.SecurityContext | 
     return security_pb2.SecurityContext(run_as=identity, secrets=secrets)
 
 
+def _phase(phase: int | str) -> int:
+    if isinstance(phase, int):
+        return phase
+    return core_execution_pb2.WorkflowExecution.Phase.Value(phase.upper())
+
+
+def _recipients(spec: Any) -> list[str]:
+    """``["a@x"]``, or ``{"recipients_email": ["a@x"]}`` as airflow-provider-flyte 0.0.5 took it."""
+    if isinstance(spec, Mapping):
+        spec = spec.get("recipients_email") or []
+    return [str(address) for address in spec]
+
+
 def _notification(spec: Mapping[str, Any]) -> common_pb2.Notification:
-    phases = [core_execution_pb2.WorkflowExecution.Phase.Value(p.upper()) for p in spec.get("phases", [])]
-    note = common_pb2.Notification(phases=phases)
+    note = common_pb2.Notification(phases=[_phase(p) for p in spec.get("phases", [])])
     for channel, message in (("email", common_pb2.EmailNotification), ("slack", common_pb2.SlackNotification),
                              ("pager_duty", common_pb2.PagerDutyNotification)):
-        if channel in spec:
-            getattr(note, channel).CopyFrom(message(recipients_email=list(spec[channel])))
+        if spec.get(channel):
+            getattr(note, channel).CopyFrom(message(recipients_email=_recipients(spec[channel])))
     return note
 
 

@@ -15,6 +15,15 @@ from typing import Any, Callable, Mapping
 from airflow_provider_flyte.exceptions import FlyteConnectionError
 from airflow_provider_flyte.provider_info import AUTH_MODES
 
+# flytekit's AuthType spellings, which airflow-provider-flyte 0.0.5 connections carry.
+FLYTEKIT_AUTH_MODES = {
+    "standard": "pkce",
+    "clientsecret": "client_credentials",
+    "basic": "client_credentials",
+    "externalcommand": "external_command",
+    "external_process": "external_command",
+    "deviceflow": "device_flow",
+}
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 5
 _TRUE = {"true", "1", "yes", "on"}
@@ -119,6 +128,7 @@ class FlyteConnectionConfig:
         extra = {k.removeprefix("extra__flyte__"): v for k, v in extra.items()}
         auth_mode = str(extra.get("auth_mode") or ("client_credentials" if login and password else "none"))
         auth_mode = auth_mode.strip().lower().replace("-", "_")
+        auth_mode = FLYTEKIT_AUTH_MODES.get(auth_mode, auth_mode)
         if auth_mode not in AUTH_MODES:
             raise FlyteConnectionError(f"Connection extra 'auth_mode' must be one of {AUTH_MODES}, got {auth_mode!r}")
         if auth_mode == "client_credentials" and not (login and password):

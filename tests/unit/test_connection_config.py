@@ -96,3 +96,13 @@ def test_console_url_defaults_to_the_endpoint_scheme():
     assert config().execution_url("p", "d", "n") == "https://flyte.example.com:443/console/projects/p/domains/d/executions/n"
     assert config(extra={"insecure": "true"}).console_base() == "http://flyte.example.com:443"
     assert config(extra={"console_url": "https://ui.example.com/"}).console_base() == "https://ui.example.com"
+
+
+@pytest.mark.parametrize(
+    "flytekit_name,mode",
+    [("Pkce", "pkce"), ("ClientSecret", "client_credentials"), ("ExternalCommand", "external_command"),
+     ("DeviceFlow", "device_flow")],
+)
+def test_flytekit_auth_mode_names_from_0_0_5_connections_are_accepted(flytekit_name, mode):
+    extra = {"auth_mode": flytekit_name, "command": "get-token"}
+    assert config(login="id", password="pw", extra=extra).auth_mode == mode

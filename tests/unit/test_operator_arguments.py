@@ -30,3 +30,23 @@ def test_an_oauth2_client_secret_must_be_a_secret_reference():
     with pytest.raises(ValueError, match="secret reference"):
         create_request(target, "n", literals_pb2.LiteralMap(),
                        LaunchOptions(oauth2_client={"client_id": "c", "client_secret": "plain-text"}))
+
+
+@pytest.mark.parametrize(
+    "notification",
+    [
+        {"phases": [4, 6], "email": {"recipients_email": ["ml@example.com"]}},  # airflow-provider-flyte 0.0.5
+        {"phases": ["SUCCEEDED", "failed"], "email": ["ml@example.com"]},
+    ],
+)
+def test_notifications_in_both_spellings_become_the_same_spec(notification):
+    from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
+
+    from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget, create_request
+
+    target = LaunchTarget(identifier_pb2.Identifier(project="p", domain="d", name="n", version="v"),
+                          interface_pb2.ParameterMap())
+    spec = create_request(target, "n", literals_pb2.LiteralMap(), LaunchOptions(notifications=[notification])).spec
+    [note] = spec.notifications.notifications
+    assert list(note.phases) == [4, 6] and list(note.email.recipients_email) == ["ml@example.com"]
+    assert not note.HasField("slack")
