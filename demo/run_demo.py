@@ -19,11 +19,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "airflow_provider_flyte" / "example_dags"
-PORT = int(os.environ.get("FLYTE_DEMO_PORT", "30080"))
-HOME = REPO / ".airflow_home"
+PORT = int(os.environ.get("FLYTE_DEMO_PORT", "30080"))  # 0: any free port
+HOME = Path(os.environ.get("FLYTE_DEMO_AIRFLOW_HOME", REPO / ".airflow_home"))
 
 
-def start_admin() -> subprocess.Popen[str]:
+def start_admin() -> tuple[subprocess.Popen[str], int]:
     admin = subprocess.Popen(
         [str(Path(sys.executable).parent / "flyte-local-admin"), "--port", str(PORT),
          "--workflows", str(EXAMPLES / "ml_workflow.py")],
@@ -35,10 +35,10 @@ def start_admin() -> subprocess.Popen[str]:
         admin.kill()
         sys.exit(f"local Flyte admin did not start (got {line!r})")
     print(line, flush=True)
-    return admin
+    return admin, int(line.rsplit(":", 1)[1])
 
 
-def configure_airflow() -> None:
+def configure_airflow(port: int) -> None:
     shutil.rmtree(HOME, ignore_errors=True)
     HOME.mkdir()
     os.environ.update(
@@ -47,7 +47,7 @@ def configure_airflow() -> None:
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW_CONN_FLYTE_CONN": json.dumps(
-                {"conn_type": "flyte", "host": "127.0.0.1", "port": PORT,
+                {"conn_type": "flyte", "host": "127.0.0.1", "port": port,
                  "extra": {"insecure": True, "project": "flytesnacks", "domain": "development"}}
             ),
         }
@@ -66,8 +66,8 @@ def xcom(run, task_id: str, key: str = "return_value"):
 
 
 def main() -> int:
-    configure_airflow()
-    admin = start_admin()
+    admin, port = start_admin()
+    configure_airflow(port)
     try:
         from airflow.dag_processing.bundles.manager import DagBundlesManager
         from airflow.utils import db
