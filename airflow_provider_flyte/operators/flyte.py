@@ -22,16 +22,28 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-
 from airflow.sdk import BaseOperator, XComArg, conf
 
-from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout, state_message
+from airflow_provider_flyte.exceptions import (
+    FlyteWaitError,
+    FlyteWaitTimeout,
+    state_message,
+)
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.labels import airflow_labels, check_owned
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
+from airflow_provider_flyte.naming import (
+    attempt_name,
+    execution_name,
+    validate_execution_name,
+)
 from airflow_provider_flyte.operators.templating import render_native, value_environment
-from airflow_provider_flyte.naming import attempt_name, execution_name, validate_execution_name
-from airflow_provider_flyte.phases import AIRFLOW_ABORT_PREFIX, ExecutionState, Outcome, airflow_abort_cause
+from airflow_provider_flyte.phases import (
+    AIRFLOW_ABORT_PREFIX,
+    ExecutionState,
+    Outcome,
+    airflow_abort_cause,
+)
 from airflow_provider_flyte.polling import PollPolicy
 
 if TYPE_CHECKING:
@@ -221,8 +233,13 @@ class FlyteOperator(BaseOperator):
                 found = self._wait(found, deadline=None)
             state = self._continue_from(context, found)
         check_owned(state.name, state.labels, context["ti"])
-        FlyteExecutionLink.persist(context, state.url)
+        self._track(context, state)
         return state
+
+    def _track(self, context: Context, state: ExecutionState) -> None:
+        """From now on, on_kill terminates this execution and the console link points at it."""
+        self._watching = (state.project, state.domain, state.name)
+        FlyteExecutionLink.persist(context, state.url)
 
     def _continue_from(self, context: Context, found: ExecutionState) -> ExecutionState:
         own_name = self._own_name(context)
@@ -231,7 +248,6 @@ class FlyteOperator(BaseOperator):
         )
         if reusable or found.name == own_name:
             self.log.info("Found %s from an earlier try; using it instead of launching", found.describe())
-            self._watching = (found.project, found.domain, found.name)
             return found
         self._watching = (found.project, found.domain, own_name)
         if self.recover_on_retry:
@@ -272,6 +288,7 @@ class FlyteOperator(BaseOperator):
             successor = self._successor(context, state)
             if successor is None:
                 return self._finish(context, state)
+            self._track(context, successor)
             state = successor
 
     def _successor(self, context: Context, state: ExecutionState) -> ExecutionState | None:
@@ -309,6 +326,7 @@ class FlyteOperator(BaseOperator):
         state = self._give_up(parsed.state) if parsed.status == "timeout" else parsed.state
         successor = self._successor(context, state)
         if successor is not None:
+            self._track(context, successor)
             return self._wait_and_finish(context, successor)
         return self._finish(context, state)
 

@@ -35,6 +35,7 @@ def test_recover_example_reruns_only_the_failed_node(airflow_db, flyte_conn, fly
     assert xcom(run, "check_training_ran_once") == 1
     recovered = flyte_admin.get_execution(xcom(run, "train_and_publish"))
     assert recovered.id.name.endswith("-r2")
+    assert xcom(run, "train_and_publish", key="_link_FlyteExecutionLink").endswith("/executions/" + recovered.id.name)
     from flyteidl.admin.execution_pb2 import ExecutionMetadata
 
     assert recovered.spec.metadata.mode == ExecutionMetadata.RECOVERED
