@@ -56,6 +56,8 @@ def _to_literal(name: str, value: Any, lt_pb: types_pb2.LiteralType, target: Lau
         else:
             python_type = TypeEngine.guess_python_type(lt)
         _check_exact_primitive(value, lt_pb)
+        if lt_pb.WhichOneof("type") == "simple" and lt_pb.simple == types_pb2.FLOAT and isinstance(value, int):
+            value = float(value)  # JSON (params, conf, XCom) cannot tell 30 from 30.0
         literal = TypeEngine.to_literal(FlyteContextManager.current_context(), value, python_type, lt)
     except Exception as err:  # TypeEngine raises many types; all mean "this value does not fit".
         raise FlyteInputError(

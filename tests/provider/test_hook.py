@@ -116,3 +116,10 @@ def test_missing_project_names_the_connection(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_BARE", '{"conn_type": "flyte", "host": "h", "extra": {"insecure": true}}')
     with pytest.raises(ValueError, match="connection 'bare' has no default"):
         FlyteHook("bare").project_domain(None, "d")
+
+
+def test_an_integer_is_accepted_for_a_float_input(hook, flyte_admin):
+    target = hook.resolve_launch_plan(P, D, "simple.sleepy_wf")
+    hook.launch(target, "int-for-float", {"seconds": 1}, LaunchOptions())
+
+    assert flyte_admin.wait_for_phase("int-for-float", {4}, timeout=30).closure.phase == 4
