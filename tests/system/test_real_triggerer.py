@@ -1,0 +1,325 @@
+"""A deferred FlyteOperator through real Airflow 3 processes (not ``dag.test()``).
+
+One set of processes for the module: ``api-server``, ``scheduler`` (LocalExecutor), ``dag-processor``
+and ``triggerer``, on SQLite in a throwaway AIRFLOW_HOME that only they see, plus a LocalFlyteAdmin
+of our own in this process. The DAG is ``dags/flyte_real_triggerer.py``; each test triggers its
+own run through the REST API and reads the task and the Flyte execution back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from airflow_provider_flyte.naming import execution_name
+from airflow_provider_flyte.phases import AIRFLOW_ABORT_PREFIX
+
+pytestmark = [pytest.mark.timeout(200)]
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+WORKFLOWS = REPO / "tests" / "workflows" / "simple.py"
+DAG_ID = "flyte_real_triggerer"
+TASK_ID = "train"
+BIN = Path(sys.executable).parent
+WAIT = 150.0
+
+# flyteidl WorkflowExecution.Phase
+RUNNING, SUCCEEDED, ABORTED, ABORTING = 2, 4, 7, 9
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT, every: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+class Process:
+    """One Airflow command in its own process group, output kept in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name = name
+        self.log_path = logs / f"{name}-{time.time_ns()}.log"
+        self._log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(
+            [str(BIN / "airflow"), *args],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, grace: float = 20.0) -> None:
+        """Signal the group and wait; whatever is left after ``grace`` gets SIGKILL."""
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # workers and task supervisors outliving their parent
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.popen.wait(10)
+        self._log.close()
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return f"--- {self.name} ({self.log_path}) ---\n" + "\n".join(text[-lines:])
+
+
+class Airflow:
+    def __init__(self, home: Path, env: dict[str, str], api: str) -> None:
+        self.home = home
+        self.env = env
+        self.api = api
+        self.logs = home / "process-logs"
+        self.logs.mkdir()
+        self.processes: dict[str, Process] = {}
+        self.retired: list[Process] = []
+
+    def start(self, name: str, *args: str) -> Process:
+        process = Process(name, [name, *args], self.env, self.logs)
+        self.processes[name] = process
+        return process
+
+    def restart_triggerer(self, sig: int) -> None:
+        old = self.processes.pop("triggerer")
+        old.stop(sig)
+        self.retired.append(old)
+        self.start("triggerer", "--skip-serve-logs")
+
+    def ensure_triggerer(self) -> None:
+        if "triggerer" not in self.processes or not self.processes["triggerer"].alive():
+            if "triggerer" in self.processes:
+                self.retired.append(self.processes.pop("triggerer"))
+            self.start("triggerer", "--skip-serve-logs")
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    def diagnostics(self) -> str:
+        return "\n".join(p.tail() for p in [*self.retired, *self.processes.values()])
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            self.api + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def get_or_none(self, path: str) -> Any:
+        try:
+            return self.request("GET", path)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+
+    def trigger(self, run_id: str, seconds: float) -> None:
+        self.request(
+            "POST",
+            f"/api/v2/dags/{DAG_ID}/dagRuns",
+            {"dag_run_id": run_id, "logical_date": None, "conf": {"seconds": seconds}},
+        )
+
+    def ti_state(self, run_id: str) -> str | None:
+        ti = self.get_or_none(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}")
+        return ti and ti["state"]
+
+    def run_state(self, run_id: str) -> str | None:
+        run = self.get_or_none(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
+        return run and run["state"]
+
+    def wait_for_ti(self, run_id: str, states: set[str], timeout: float = WAIT) -> str:
+        def check() -> str | None:
+            state = self.ti_state(run_id)
+            if state in ("failed", "upstream_failed") and "failed" not in states:
+                raise AssertionError(f"task {TASK_ID} of {run_id} is {state}, expected one of {states}")
+            return state if state in states else None
+
+        return _wait_for(f"task {TASK_ID} of {run_id} to be one of {states}", check, timeout)
+
+    def wait_for_run(self, run_id: str, timeout: float = WAIT) -> str:
+        return _wait_for(
+            f"dag run {run_id} to finish",
+            lambda: (state := self.run_state(run_id)) in ("success", "failed") and state,
+            timeout,
+        )
+
+
+@pytest.fixture(scope="module")
+def admin():
+    from airflow_provider_flyte.local_admin import LocalFlyteAdmin
+
+    with LocalFlyteAdmin(workflows=[WORKFLOWS], project="flytesnacks", domain="development", port=0) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def airflow(admin):
+    home = Path(tempfile.mkdtemp(prefix="airflow-system-"))
+    host, port = admin.endpoint.rsplit(":", 1)
+    api_port = _free_port()
+    api = f"http://127.0.0.1:{api_port}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    env.update(
+        {
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(HERE / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "AIRFLOW__API__BASE_URL": api,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW_CONN_FLYTE_CONN": json.dumps(
+                {
+                    "conn_type": "flyte",
+                    "host": host,
+                    "port": int(port),
+                    "extra": {"insecure": True, "project": "flytesnacks", "domain": "development"},
+                }
+            ),
+        }
+    )
+    subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+    cluster = Airflow(home, env, api)
+    try:
+        cluster.start("api-server", "--port", str(api_port), "--host", "127.0.0.1")
+        cluster.start("dag-processor")
+        cluster.start("scheduler", "--skip-serve-logs")
+        cluster.start("triggerer", "--skip-serve-logs")
+        _wait_for("the DAG to be parsed and served", lambda: cluster.get_or_none(f"/api/v2/dags/{DAG_ID}"), 120)
+        yield cluster
+    except BaseException:
+        print(cluster.diagnostics())
+        raise
+    finally:
+        cluster.stop_all()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _phase(admin, name: str) -> int:
+    return admin.get_execution(name).closure.phase
+
+
+def _gets(admin) -> int:
+    return admin.rpc_counts.get("GetExecution", 0)
+
+
+def _wait_for_trigger_polling(admin, name: str, timeout: float = 90.0) -> None:
+    """While the task is deferred only its trigger asks FlyteAdmin about the execution: wait for a
+    few GetExecution calls (poll_interval=1) so we know a triggerer really runs the trigger."""
+    before = _gets(admin)
+    _wait_for(f"a triggerer to poll {name}", lambda: _gets(admin) >= before + 2, timeout, every=0.5)
+
+
+def _runs_executions(admin, run_id: str) -> list[str]:
+    return [e.id.name for e in admin.executions() if e.spec.labels.values.get("airflow-run-id") == run_id]
+
+
+def test_deferred_task_survives_triggerer_restart_without_terminating_execution(airflow, admin):
+    run_id = f"restart-{secrets.token_hex(4)}"
+    name = execution_name(DAG_ID, run_id, TASK_ID)
+    try:
+        airflow.ensure_triggerer()
+        airflow.trigger(run_id, seconds=45.0)
+        airflow.wait_for_ti(run_id, {"deferred"})
+        _wait_for_trigger_polling(admin, name)
+
+        # SIGTERM: the triggerer shuts down gracefully, cancelling its running trigger without on_kill.
+        airflow.restart_triggerer(signal.SIGTERM)
+        assert _phase(admin, name) == RUNNING, "the old triggerer's shutdown must leave the execution running"
+        assert airflow.ti_state(run_id) == "deferred"
+        _wait_for_trigger_polling(admin, name)
+        assert _phase(admin, name) == RUNNING, "the new triggerer must pick the wait up while the execution runs"
+
+        assert airflow.wait_for_run(run_id) == "success"
+        assert airflow.ti_state(run_id) == "success"
+        execution = admin.get_execution(name)
+        assert execution.closure.phase == SUCCEEDED
+        assert ABORTING not in admin.phase_history(name) and ABORTED not in admin.phase_history(name)
+        assert not execution.closure.abort_metadata.cause
+        assert _runs_executions(admin, run_id) == [name], "no second execution was launched"
+    except BaseException:
+        print(airflow.diagnostics())
+        raise
+
+
+def test_marking_deferred_task_failed_aborts_flyte_execution(airflow, admin):
+    run_id = f"markfailed-{secrets.token_hex(4)}"
+    name = execution_name(DAG_ID, run_id, TASK_ID)
+    try:
+        airflow.ensure_triggerer()
+        airflow.trigger(run_id, seconds=600.0)
+        airflow.wait_for_ti(run_id, {"deferred"})
+        # Airflow calls on_kill only on a trigger a triggerer is running; marking the task failed
+        # before a triggerer picked the trigger up leaves the execution alone.
+        _wait_for_trigger_polling(admin, name)
+        assert _phase(admin, name) == RUNNING
+
+        airflow.request(
+            "PATCH",
+            f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}",
+            {"new_state": "failed"},
+        )
+
+        execution = admin.wait_for_phase(name, {ABORTED}, timeout=60)
+        cause = execution.closure.abort_metadata.cause
+        assert cause.startswith(AIRFLOW_ABORT_PREFIX), cause
+        assert f"{DAG_ID}.{TASK_ID} try 1 (run {run_id})" in cause
+        assert airflow.ti_state(run_id) == "failed"
+        assert _runs_executions(admin, run_id) == [name]
+    except BaseException:
+        print(airflow.diagnostics())
+        raise
