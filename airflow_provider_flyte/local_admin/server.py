@@ -130,6 +130,13 @@ class LocalFlyteAdmin:
         return dict(self._counter.counts)
 
     def start(self) -> LocalFlyteAdmin:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no zygote, runner thread or token endpoint outlives a failed start
+            raise
+
+    def _start(self) -> LocalFlyteAdmin:
         work_root = self._open_state() if self._state_dir is not None else None
         self._launcher = ZygoteLauncher() if self._worker_mode == "zygote" else SubprocessLauncher()
         self._runner = ExecutionRunner(self._store, self._launcher, self._parallelism, work_root)
@@ -194,17 +201,22 @@ class LocalFlyteAdmin:
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=_RPC_THREADS, thread_name_prefix="admin-rpc"),
             interceptors=[self._counter, *guard, self.faults],
+            # grpc enables SO_REUSEPORT by default: a second admin would share the port silently.
+            options=[("grpc.so_reuseport", 0)],
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(self._service, server)
         if self._token_endpoint is not None and self._auth is not None:
             auth_pb2_grpc.add_AuthMetadataServiceServicer_to_server(
                 AuthMetadataService(self._token_endpoint, self._auth.client_id), server
             )
-        if self._certificate is not None:
-            credentials = grpc.ssl_server_credentials([(self._certificate.key_pem, self._certificate.cert_pem)])
-            bound = server.add_secure_port(f"{HOST}:{port}", credentials)
-        else:
-            bound = server.add_insecure_port(f"{HOST}:{port}")
+        try:
+            if self._certificate is not None:
+                credentials = grpc.ssl_server_credentials([(self._certificate.key_pem, self._certificate.cert_pem)])
+                bound = server.add_secure_port(f"{HOST}:{port}", credentials)
+            else:
+                bound = server.add_insecure_port(f"{HOST}:{port}")
+        except RuntimeError as error:  # newer grpc raises where older returned 0
+            raise OSError(f"could not bind {HOST}:{port}: {error}") from None
         if bound == 0:
             raise OSError(f"could not bind {HOST}:{port}")
         server.start()

@@ -42,3 +42,25 @@ def test_stop_aborts_what_is_still_running():
             AdminServiceStub(channel).CreateExecution(request)
         admin.wait_for_phase(request.name, {PHASES.RUNNING}, timeout=30)
     assert admin.get_execution(request.name).closure.phase == PHASES.ABORTED
+
+
+def test_stop_gives_queued_executions_the_same_abort_cause():
+    with LocalFlyteAdmin(workflows=[SIMPLE], project=PROJECT, domain=DOMAIN, port=0, parallelism=1) as admin:
+        with grpc.insecure_channel(admin.endpoint) as channel:
+            stub = AdminServiceStub(channel)
+            running = create_request("simple.sleepy_wf", {"seconds": literal(60.0)})
+            queued = create_request("simple.sleepy_wf", {"seconds": literal(60.0)})
+            stub.CreateExecution(running)
+            stub.CreateExecution(queued)
+        admin.wait_for_phase(running.name, {PHASES.RUNNING}, timeout=30)
+    for request in (running, queued):
+        closure = admin.get_execution(request.name).closure
+        assert closure.phase == PHASES.ABORTED and closure.abort_metadata.cause == "flyte-local-admin stopped"
+
+
+def test_a_second_admin_cannot_take_a_port_in_use():
+    import pytest
+
+    with LocalFlyteAdmin(workflows=[SIMPLE], project=PROJECT, domain=DOMAIN, port=0) as first:
+        with pytest.raises(OSError, match="could not bind"):
+            LocalFlyteAdmin(workflows=[SIMPLE], project=PROJECT, domain=DOMAIN, port=first.port).start()
