@@ -39,9 +39,14 @@ class Launcher(Protocol):
     def close(self) -> None: ...
 
 
-def kill_group(pid: int) -> None:
-    """Kills the group led by `pid`, and `pid` itself in case it has not made its group yet."""
-    for kill in (os.killpg, os.kill):
+def kill_group(pid: int, *, leader_alive: bool = True) -> None:
+    """Kills the group led by `pid`, and `pid` itself in case it has not made its group yet.
+
+    Once the leader has been reaped its pid may belong to another process, so only the group
+    (which keeps the number reserved while any member lives) is signalled then.
+    """
+    kills = (os.killpg, os.kill) if leader_alive else (os.killpg,)
+    for kill in kills:
         try:
             kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -53,11 +58,17 @@ class _Popened:
         self._process = process
 
     def wait(self, timeout: float | None = None) -> bool:
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        kill_group(self._process.pid)  # reap whatever the worker left behind in its group
+        if timeout is not None:
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            kill_group(self._process.pid, leader_alive=False)
+            return True
+        # Wait without reaping, so the group is killed while its number is still ours.
+        os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOWAIT)
+        kill_group(self._process.pid)  # whatever the worker left behind in its group
+        self._process.wait()
         return True
 
     def kill(self) -> None:
@@ -96,7 +107,7 @@ class _ForkedChild:
     def wait(self, timeout: float | None = None) -> bool:
         if not self._exited.wait(timeout):
             return False
-        kill_group(self.pid)
+        kill_group(self.pid, leader_alive=False)  # the zygote has reaped the leader already
         return True
 
     def kill(self) -> None:

@@ -107,10 +107,9 @@ class ExecutionRunner:
         self._closing.set()
         for _ in self._threads:
             self._queue.put(None)
-        stopped = execution_pb2.AbortMetadata(cause="flyte-local-admin stopped")
         with self._lock:
             for execution_id, worker in self._running.values():
-                self._store.transition(execution_id, PHASES.ABORTING, abort_metadata=stopped)
+                self._store.transition(execution_id, PHASES.ABORTING, abort_metadata=_STOPPED)
                 worker.kill()
         for thread in self._threads:
             thread.join(timeout=10)
@@ -120,28 +119,28 @@ class ExecutionRunner:
 
     def _serve(self) -> None:
         while (submission := self._queue.get()) is not None:
-            if self._closing.is_set():
-                self._store.transition(submission.execution_id, PHASES.ABORTED)
-            else:
-                self._run(submission)
+            self._run(submission)
 
     def _run(self, submission: _Submission) -> None:
         execution_id = submission.execution_id
         key = execution_key(execution_id)
         with self._lock:
+            if self._closing.is_set():  # checked under the lock close() takes, so no worker escapes it
+                self._store.transition(execution_id, PHASES.ABORTED, abort_metadata=_STOPPED)
+                return
             if not self._store.transition(execution_id, PHASES.RUNNING):
                 return  # aborted while queued
             try:
                 worker = self._launcher.launch(submission.job)
             except Exception as error:  # noqa: BLE001 - a launch failure is the execution's outcome
-                self._store.transition(execution_id, PHASES.FAILED, _system_failure(f"could not start worker: {error}"))
+                self._store.transition(execution_id, PHASES.FAILED, system_failure(f"could not start worker: {error}"))
                 return
             self._running[key] = (execution_id, worker)
         worker.wait()
         with self._lock:
             del self._running[key]
-        if self._store.get(execution_id).closure.phase == PHASES.ABORTING:
-            self._store.transition(execution_id, PHASES.ABORTED)
+        if self._store.get(execution_id).closure.phase in (PHASES.ABORTING, PHASES.ABORTED):
+            self._store.transition(execution_id, PHASES.ABORTED)  # no outputs for an aborted run
             return
         work_dir = Path(submission.job.work_dir)
         result = _read_result(work_dir)
@@ -151,16 +150,19 @@ class ExecutionRunner:
         self._store.transition(execution_id, result.phase, result)
 
 
+_STOPPED = execution_pb2.AbortMetadata(cause="flyte-local-admin stopped")
+
+
 def _read_result(work_dir: Path) -> execution_pb2.ExecutionClosure:
     result_file = work_dir / RESULT_FILE
     if result_file.exists():
         return execution_pb2.ExecutionClosure.FromString(result_file.read_bytes())
     log = work_dir / LOG_FILE
     tail = log.read_bytes()[-_LOG_TAIL_BYTES:].decode(errors="replace") if log.exists() else ""
-    return _system_failure(f"worker exited without reporting a result\n{tail}")
+    return system_failure(f"worker exited without reporting a result\n{tail}")
 
 
-def _system_failure(message: str) -> execution_pb2.ExecutionClosure:
+def system_failure(message: str) -> execution_pb2.ExecutionClosure:
     return execution_pb2.ExecutionClosure(
         phase=PHASES.FAILED,
         error=core_execution_pb2.ExecutionError(
