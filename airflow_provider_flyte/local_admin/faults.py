@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 
 ANY_METHOD = "*"
+_ADMIN = "/flyteidl.service.AdminService/"
 LOST_RESPONSE_MESSAGE = "flyte-local-admin: response lost (the request was applied)"
 
 
@@ -77,9 +78,10 @@ class FaultInjector(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-        fault, latency = self._take(method)
-        if handler is None or handler.unary_unary is None or (fault is None and not latency):
+        if handler is None or handler.unary_unary is None or not handler_call_details.method.startswith(_ADMIN):
+            return handler  # a fault is only used up by a call it can apply to
+        fault, latency = self._take(handler_call_details.method.rsplit("/", 1)[-1])
+        if fault is None and not latency:
             return handler
         return grpc.unary_unary_rpc_method_handler(
             _faulty(handler.unary_unary, fault, latency),

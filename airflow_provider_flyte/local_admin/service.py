@@ -45,7 +45,7 @@ from airflow_provider_flyte.local_admin.nodes import (
     succeeded_node_outputs,
 )
 from airflow_provider_flyte.local_admin.registry import Registry
-from airflow_provider_flyte.local_admin.runner import OUTPUTS_FILE, ExecutionRunner
+from airflow_provider_flyte.local_admin.runner import OUTPUTS_FILE, ExecutionRunner, system_failure
 from airflow_provider_flyte.local_admin.validation import (
     check_request_fields,
     check_spec,
@@ -283,7 +283,11 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         inputs = merged_inputs(user_inputs, launch_plan)
         execution = self._new_execution(request, launch_plan, inputs, principal)
         self._store.create(execution, user_inputs)
-        self._runner.submit(execution.id, self._registry.runnable(launch_plan.spec.workflow_id), inputs, recovered)
+        try:
+            self._runner.submit(execution.id, self._registry.runnable(launch_plan.spec.workflow_id), inputs, recovered)
+        except Exception as error:  # noqa: BLE001 - as flyteadmin: created, then stored FAILED (facts, rule 8)
+            _log.exception("starting execution %s failed", execution.id.name)
+            self._store.transition(execution.id, PHASES.FAILED, system_failure(f"could not start the execution: {error}"))
         return execution.id
 
     @staticmethod
