@@ -27,6 +27,10 @@ class ModuleLocation:
     import_root: str
     module_name: str
 
+    @property
+    def file(self) -> Path:
+        return Path(self.import_root, *self.module_name.split(".")).with_suffix(".py")
+
 
 @dataclass(frozen=True)
 class ModuleEntities:

@@ -13,7 +13,7 @@ from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
 
 from airflow_provider_flyte.local_admin.errors import invalid_argument, not_found
-from airflow_provider_flyte.local_admin.modules import ModuleLocation
+from airflow_provider_flyte.local_admin.modules import content_version, ModuleLocation
 from airflow_provider_flyte.local_admin.persistence import Journal, StoredEntity
 from airflow_provider_flyte.local_admin.serialization import Registration
 from airflow_provider_flyte.local_admin.single_task import (
@@ -112,8 +112,17 @@ class Registry:
         return self._get(self._launch_plans, identifier, identifier_pb2.LAUNCH_PLAN)
 
     def runnable(self, workflow_id: identifier_pb2.Identifier) -> Runnable:
+        """The entity to run; refused when its file no longer holds the registered version's code
+        (only the newest source is kept, and an old version must not run new code)."""
         with self._lock:
-            return self._runnables[identifier_key(workflow_id)]
+            runnable = self._runnables[identifier_key(workflow_id)]
+        on_disk = content_version(runnable.location.file)
+        if workflow_id.version.startswith("local-") and on_disk != workflow_id.version:
+            raise RuntimeError(
+                f"version {workflow_id.version} of {workflow_id.name} is no longer on disk "
+                f"({runnable.location.file} is now {on_disk}); launch that version instead"
+            )
+        return runnable
 
     def task_launch_plan(self, task_id: identifier_pb2.Identifier) -> launch_plan_pb2.LaunchPlan:
         """The implicit launch plan that runs one task, created (with its workflow) on first use."""

@@ -50,3 +50,25 @@ def test_a_changed_module_runs_its_new_code_at_the_new_version(stub, admin, tmp_
     path.write_text(MODULE.format(value=2))
     admin.register_module(path)
     assert _run(stub, admin, module, content_version(path)) == 2
+
+
+def test_an_old_version_whose_code_is_gone_fails_instead_of_running_new_code(stub, admin, tmp_path: Path):
+    module = "answers_" + uuid.uuid4().hex[:8]
+    path = tmp_path / f"{module}.py"
+    path.write_text(MODULE.format(value=1))
+    admin.register_module(path)
+    old = content_version(path)
+    path.write_text(MODULE.format(value=2))
+    admin.register_module(path)
+    name = unique_name()
+    launch_plan = identifier_pb2.Identifier(
+        resource_type=identifier_pb2.LAUNCH_PLAN, project=PROJECT, domain=DOMAIN, name=f"{module}.answer_wf", version=old
+    )
+    stub.CreateExecution(execution_pb2.ExecutionCreateRequest(
+        project=PROJECT, domain=DOMAIN, name=name, spec=execution_pb2.ExecutionSpec(launch_plan=launch_plan)
+    ))
+
+    failed = admin.wait_for_phase(name, {core_execution_pb2.WorkflowExecution.FAILED}, timeout=30)
+
+    assert failed.closure.error.kind == core_execution_pb2.ExecutionError.SYSTEM
+    assert old in failed.closure.error.message and "no longer on disk" in failed.closure.error.message
