@@ -16,20 +16,14 @@ import grpc
 from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from airflow_provider_flyte.local_admin.errors import AdminError, not_found
 from airflow_provider_flyte.local_admin.persistence import Journal, StoredExecution
+from airflow_provider_flyte.local_admin.protos import copy_message, now
 
 PHASES = core_execution_pb2.WorkflowExecution
 TERMINAL_PHASES = frozenset({PHASES.SUCCEEDED, PHASES.FAILED, PHASES.TIMED_OUT, PHASES.ABORTED})
 ExecutionKey = tuple[str, str, str]
-
-
-def now() -> Timestamp:
-    stamp = Timestamp()
-    stamp.GetCurrentTime()
-    return stamp
 
 
 def execution_key(identifier: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionKey:
@@ -60,7 +54,7 @@ class ExecutionStore:
                     f'"executions_pkey": execution {describe_execution_id(execution.id)})',
                 )
             self._executions[key] = execution
-            self._user_inputs[key] = _copy(user_inputs)
+            self._user_inputs[key] = copy_message(user_inputs)
             self._history[key] = [execution.closure.phase]
             self._save(key)
             self._changed.notify_all()
@@ -81,16 +75,16 @@ class ExecutionStore:
 
     def get(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution:
         with self._changed:
-            return _copy(self._stored(identifier))
+            return copy_message(self._stored(identifier))
 
     def user_inputs(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> literals_pb2.LiteralMap:
         with self._changed:
             self._stored(identifier)
-            return _copy(self._user_inputs[execution_key(identifier)])
+            return copy_message(self._user_inputs[execution_key(identifier)])
 
     def all(self) -> list[execution_pb2.Execution]:
         with self._changed:
-            return [_copy(e) for e in self._executions.values()]
+            return [copy_message(e) for e in self._executions.values()]
 
     def history(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> list[int]:
         with self._changed:
@@ -147,7 +141,7 @@ class ExecutionStore:
                     phase = PHASES.Phase.Name(self._stored(identifier).closure.phase)
                     raise TimeoutError(f"{identifier.name} still {phase} after {timeout} s")
                 self._changed.wait(remaining)
-            return _copy(self._stored(identifier))
+            return copy_message(self._stored(identifier))
 
     def _stored(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution:
         found = self._executions.get(execution_key(identifier))
@@ -172,9 +166,3 @@ def _allowed(current: int, new: int) -> bool:
     if current == PHASES.ABORTING:
         return new == PHASES.ABORTED
     return True
-
-
-def _copy(message):
-    clone = type(message)()
-    clone.CopyFrom(message)
-    return clone

@@ -17,7 +17,8 @@ from pathlib import Path
 from flyteidl.admin import node_execution_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.core import identifier_pb2, literals_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
+
+from airflow_provider_flyte.local_admin.protos import now
 
 NODES_DIR = "nodes"
 RECOVERED_DIR = "recovered"
@@ -33,12 +34,6 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _now() -> Timestamp:
-    stamp = Timestamp()
-    stamp.GetCurrentTime()
-    return stamp
-
-
 class NodeRecorder:
     """The worker's side: one record per node, updated as the node starts and ends."""
 
@@ -49,7 +44,7 @@ class NodeRecorder:
         self._running: dict[str, node_execution_pb2.NodeExecution] = {}
 
     def started(self, node_id: str, inputs: literals_pb2.LiteralMap) -> None:
-        stamp = _now()
+        stamp = now()
         record = node_execution_pb2.NodeExecution(
             id=identifier_pb2.NodeExecutionIdentifier(node_id=node_id),
             input_uri=(self._dir / (node_id + _INPUTS_SUFFIX)).as_uri(),
@@ -91,7 +86,7 @@ class NodeRecorder:
                 return
             closure = record.closure
             closure.phase = phase
-            closure.updated_at.CopyFrom(_now())
+            closure.updated_at.CopyFrom(now())
             closure.duration.FromNanoseconds(closure.updated_at.ToNanoseconds() - closure.started_at.ToNanoseconds())
             if output_uri:
                 closure.output_uri = output_uri

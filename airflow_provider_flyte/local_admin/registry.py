@@ -13,8 +13,9 @@ from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2
 
 from airflow_provider_flyte.local_admin.errors import invalid_argument, not_found
-from airflow_provider_flyte.local_admin.modules import content_version, ModuleLocation
+from airflow_provider_flyte.local_admin.modules import ModuleLocation, content_version
 from airflow_provider_flyte.local_admin.persistence import Journal, StoredEntity
+from airflow_provider_flyte.local_admin.protos import copy_message
 from airflow_provider_flyte.local_admin.serialization import Registration
 from airflow_provider_flyte.local_admin.single_task import (
     implicit_launch_plan,
@@ -134,7 +135,7 @@ class Registry:
             self._runnables.setdefault(identifier_key(workflow.id), self._runnables[identifier_key(task.id)])
             self._launch_plans.setdefault(identifier_key(launch_plan.id), launch_plan)
             self._save([workflow, launch_plan])
-            return _copy(self._launch_plans[identifier_key(launch_plan.id)])
+            return copy_message(self._launch_plans[identifier_key(launch_plan.id)])
 
     def active_launch_plan(self, project: str, domain: str, name: str) -> launch_plan_pb2.LaunchPlan:
         with self._lock:
@@ -143,21 +144,21 @@ class Registry:
                     (launch_plan.id.project, launch_plan.id.domain, launch_plan.id.name) == (project, domain, name)
                     and launch_plan.closure.state == launch_plan_pb2.ACTIVE
                 ):
-                    return _copy(launch_plan)
+                    return copy_message(launch_plan)
         raise not_found(f"No active launch plan could be found: {project}:{domain}:{name}")
 
     def launch_plans(self, project: str, domain: str, name: str) -> list[launch_plan_pb2.LaunchPlan]:
         """Versions in registration order (oldest first); an empty name means every launch plan."""
         with self._lock:
-            return [_copy(lp) for lp in self._launch_plans.values() if _matches(lp.id, project, domain, name)]
+            return [copy_message(lp) for lp in self._launch_plans.values() if _matches(lp.id, project, domain, name)]
 
     def tasks(self, project: str, domain: str, name: str) -> list[task_pb2.Task]:
         with self._lock:
-            return [_copy(t) for t in self._tasks.values() if _matches(t.id, project, domain, name)]
+            return [copy_message(t) for t in self._tasks.values() if _matches(t.id, project, domain, name)]
 
     def workflows(self, project: str, domain: str, name: str) -> list[workflow_pb2.Workflow]:
         with self._lock:
-            return [_copy(w) for w in self._workflows.values() if _matches(w.id, project, domain, name)]
+            return [copy_message(w) for w in self._workflows.values() if _matches(w.id, project, domain, name)]
 
     def _save(self, entities: list) -> None:
         """Writes entities through to the journal; called with the lock held."""
@@ -185,7 +186,7 @@ class Registry:
         with self._lock:
             found = store.get(identifier_key(identifier))
             if found is not None:
-                return _copy(found)
+                return copy_message(found)
         raise not_found(
             f"missing entity of type {_RESOURCE_NAMES[resource_type]} with identifier {describe_identifier(identifier)}"
         )
@@ -193,9 +194,3 @@ class Registry:
 
 def _matches(identifier: identifier_pb2.Identifier, project: str, domain: str, name: str) -> bool:
     return (identifier.project, identifier.domain) == (project, domain) and (not name or identifier.name == name)
-
-
-def _copy(message):
-    clone = type(message)()
-    clone.CopyFrom(message)
-    return clone

@@ -29,7 +29,7 @@ from airflow_provider_flyte.local_admin.auth import (
     TokenIssuer,
     principal,
 )
-from airflow_provider_flyte.local_admin.executions import ExecutionStore, now
+from airflow_provider_flyte.local_admin.executions import ExecutionStore
 from airflow_provider_flyte.local_admin.faults import FaultInjector
 from airflow_provider_flyte.local_admin.launchers import (
     Launcher,
@@ -43,6 +43,7 @@ from airflow_provider_flyte.local_admin.modules import (
     module_entities,
 )
 from airflow_provider_flyte.local_admin.persistence import Journal
+from airflow_provider_flyte.local_admin.protos import now
 from airflow_provider_flyte.local_admin.registry import Registry
 from airflow_provider_flyte.local_admin.runner import (
     DEFAULT_PARALLELISM,

@@ -36,7 +36,6 @@ from airflow_provider_flyte.local_admin.executions import (
     TERMINAL_PHASES,
     ExecutionStore,
     describe_execution_id,
-    now,
 )
 from airflow_provider_flyte.local_admin.filters import execution_filters
 from airflow_provider_flyte.local_admin.nodes import (
@@ -44,6 +43,7 @@ from airflow_provider_flyte.local_admin.nodes import (
     read_node_executions,
     succeeded_node_outputs,
 )
+from airflow_provider_flyte.local_admin.protos import now
 from airflow_provider_flyte.local_admin.registry import Registry
 from airflow_provider_flyte.local_admin.runner import OUTPUTS_FILE, ExecutionRunner, system_failure
 from airflow_provider_flyte.local_admin.validation import (
