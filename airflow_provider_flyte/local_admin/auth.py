@@ -174,21 +174,24 @@ class BearerAuthInterceptor(grpc.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(reject)
 
     def _rejection(self, metadata: dict[str, str]) -> str | None:
-        header = metadata.get(AUTH_METADATA_KEY) or metadata.get("authorization")
-        if not header:
-            return _MISSING_TOKEN
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(metadata)
+        if not token:
             return _MISSING_TOKEN
         if self._issuer.subject(token) is None:
             return "token parse error failed to validate token: token is unknown or expired"
         return None
 
 
+def bearer_token(metadata: dict[str, str]) -> str:
+    """The token of a `Bearer` header in either metadata key flyteadmin reads, or ""."""
+    header = metadata.get(AUTH_METADATA_KEY) or metadata.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    return token if scheme.lower() == "bearer" else ""
+
+
 def principal(issuer: TokenIssuer | None, context: grpc.ServicerContext) -> str:
     """The authenticated client behind a call (flyteadmin records it as principal), or ""."""
     if issuer is None:
         return ""
-    metadata = dict(context.invocation_metadata() or ())
-    header = metadata.get(AUTH_METADATA_KEY) or metadata.get("authorization") or ""
-    return issuer.subject(header.partition(" ")[2]) or ""
+    token = bearer_token(dict(context.invocation_metadata() or ()))
+    return (issuer.subject(token) if token else None) or ""
