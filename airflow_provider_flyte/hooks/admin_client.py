@@ -24,10 +24,10 @@ def _expected(err: grpc.RpcError, codes: tuple[str, ...]) -> bool:
     return any(status_code(err) is grpc.StatusCode[code] for code in codes)
 
 
-def _refresh_and_retry(err: grpc.RpcError, tokens: TokenSource) -> bool:
+def _refresh_and_retry(err: grpc.RpcError, tokens: TokenSource, sent: tuple[tuple[str, str], ...]) -> bool:
     """A refused token is refreshed once (it may have been revoked or expired early)."""
     if status_code(err) is grpc.StatusCode.UNAUTHENTICATED and tokens.refreshable:
-        tokens.invalidate()
+        tokens.invalidate(sent)
         return True
     return False
 
@@ -58,10 +58,11 @@ class AdminClient:
 
     def _call_once(self, method: str, request: Any) -> Any:
         rpc = getattr(self._stub, method)
+        sent = self.tokens.metadata()
         try:
-            return rpc(request, timeout=self.config.timeout, metadata=self.tokens.metadata())
+            return rpc(request, timeout=self.config.timeout, metadata=sent)
         except grpc.RpcError as err:
-            if not _refresh_and_retry(err, self.tokens):
+            if not _refresh_and_retry(err, self.tokens, sent):
                 raise
             return rpc(request, timeout=self.config.timeout, metadata=self.tokens.metadata())
 
@@ -82,28 +83,33 @@ class AsyncAdminClient:
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
 
-    async def call(self, method: str, request: Any) -> Any:
-        async for attempt in tenacity.AsyncRetrying(**retry_policy(method, self.config.retries)):
+    async def call(self, method: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
+        """``timeout`` and ``retries`` override the connection's for this call (``on_kill`` is in a hurry)."""
+        policy = retry_policy(method, self.config.retries if retries is None else retries)
+        async for attempt in tenacity.AsyncRetrying(**policy):
             with attempt:
-                return await self._call_once(method, request)
+                return await self._call_once(method, request, timeout or self.config.timeout)
         raise AssertionError("unreachable: tenacity reraises")
 
-    async def call_unless(self, method: str, request: Any, *codes: str) -> Any | None:
+    async def call_unless(
+        self, method: str, request: Any, *codes: str, timeout: float | None = None, retries: int | None = None
+    ) -> Any | None:
         try:
-            return await self.call(method, request)
+            return await self.call(method, request, timeout=timeout, retries=retries)
         except grpc.RpcError as err:
             if _expected(err, codes):
                 return None
             raise
 
-    async def _call_once(self, method: str, request: Any) -> Any:
+    async def _call_once(self, method: str, request: Any, timeout: float) -> Any:
         rpc = getattr(self._stub, method)
+        sent = await self.tokens.ametadata()
         try:
-            return await rpc(request, timeout=self.config.timeout, metadata=await self.tokens.ametadata())
+            return await rpc(request, timeout=timeout, metadata=sent)
         except grpc.RpcError as err:
-            if not _refresh_and_retry(err, self.tokens):
+            if not _refresh_and_retry(err, self.tokens, sent):
                 raise
-            return await rpc(request, timeout=self.config.timeout, metadata=await self.tokens.ametadata())
+            return await rpc(request, timeout=timeout, metadata=await self.tokens.ametadata())
 
     async def close(self) -> None:
         await self._channel.close()

@@ -32,8 +32,15 @@ from airflow_provider_flyte.exceptions import FlyteConnectionError, FlyteTokenEn
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 
 DEFAULT_METADATA_KEY = "flyte-authorization"
+# A token is renewed this long before it expires (at most a tenth of its lifetime, so short-lived
+# tokens are not renewed on every call).
 _EXPIRY_MARGIN = 30.0
 _FOREVER = float("inf")
+# After a failed token request, wait before the next one: 1 s, 2 s, 4 s ... up to a minute. Every
+# caller in the meantime gets the same failure at once (or the old token while it is still valid),
+# so an identity-provider outage costs one request per backoff step, not one per waiting task.
+_BACKOFF_INITIAL = 1.0
+_BACKOFF_MAX = 60.0
 
 
 def _mask(value: str) -> None:
@@ -53,10 +60,20 @@ async def _amask(value: str) -> None:
 class _Token:
     value: str
     expires_at: float
+    renew_at: float
+
+    @classmethod
+    def lasting(cls, value: str, lifetime: float) -> _Token:
+        now = time.monotonic()
+        return cls(value, now + lifetime, now + lifetime - min(_EXPIRY_MARGIN, lifetime / 10))
 
     @property
     def fresh(self) -> bool:
-        return time.monotonic() < self.expires_at - _EXPIRY_MARGIN
+        return time.monotonic() < self.renew_at
+
+    @property
+    def valid(self) -> bool:
+        return time.monotonic() < self.expires_at
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,7 @@ def _parse_token(response: Any) -> _Token:
         raise FlyteConnectionError(
             f"Flyte token endpoint refused the client credentials (HTTP {response.status_code}): {detail}"
         )
-    return _Token(str(payload["access_token"]), time.monotonic() + float(payload.get("expires_in", 3600)))
+    return _Token.lasting(str(payload["access_token"]), float(payload.get("expires_in", 3600)))
 
 
 def _verify(config: FlyteConnectionConfig) -> Any:
@@ -112,7 +129,14 @@ def _verify(config: FlyteConnectionConfig) -> Any:
 
 
 class TokenSource:
-    """Supplies the authorization metadata for one connection's calls, sync or async."""
+    """Supplies the authorization metadata for one client's calls, sync or async.
+
+    One instance serves every call of its client, and in the triggerer one client serves every
+    wait on a connection, so obtaining a token is single-flight: however many calls need one at
+    once, one request goes to the identity provider and the others wait for its answer. A failed
+    request is not repeated before its backoff step has passed; meanwhile a token that has not
+    expired yet is still used, and without one every caller gets the same failure at once.
+    """
 
     def __init__(self, config: FlyteConnectionConfig, channel: Any) -> None:
         self._config = config
@@ -120,51 +144,99 @@ class TokenSource:
         self._token: _Token | None = None
         self._discovery: _Discovery | None = None
         self._authenticator: Any = None
+        self._failure: Exception | None = None
+        self._failures = 0
+        self._retry_at = 0.0
         # Re-entrant: Airflow calls on_kill from a SIGTERM handler, possibly mid token fetch.
         self._lock = threading.RLock()
+        self._alock: asyncio.Lock | None = None
 
     @property
     def refreshable(self) -> bool:
         return self._config.auth_mode != "none"
 
-    def invalidate(self) -> None:
-        self._token = None
+    def invalidate(self, refused: tuple[tuple[str, str], ...]) -> None:
+        """Forget the token the admin refused, unless another call has already replaced it."""
+        if self._token is not None and self._discovery is not None and refused == self._header():
+            self._token = None
 
     def _header(self) -> tuple[tuple[str, str], ...]:
         assert self._token is not None and self._discovery is not None
         return ((self._discovery.metadata_key, f"Bearer {self._token.value}"),)
 
+    def _cached(self) -> tuple[tuple[str, str], ...] | None:
+        """The header to send without asking anyone: a fresh token, or during a backoff a valid one."""
+        token = self._token
+        if token is None or self._discovery is None:
+            return None
+        if token.fresh or (time.monotonic() < self._retry_at and token.valid):
+            return self._header()
+        return None
+
+    def _check_backoff(self) -> None:
+        if self._failure is not None and time.monotonic() < self._retry_at:
+            raise self._failure.with_traceback(None)
+
+    def _failed(self, err: Exception) -> tuple[tuple[str, str], ...]:
+        self._failure = err
+        self._failures += 1
+        self._retry_at = time.monotonic() + min(_BACKOFF_MAX, _BACKOFF_INITIAL * 2 ** (self._failures - 1))
+        if self._token is not None and self._token.valid:
+            return self._header()
+        raise err
+
+    def _obtained(self, token: _Token) -> None:
+        self._token, self._failure, self._failures, self._retry_at = token, None, 0, 0.0
+
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        mode = self._config.auth_mode
-        if mode == "none":
+        if self._config.auth_mode == "none":
             return ()
         with self._lock:
-            if self._discovery is None:
-                self._discovery = self._discover()
-            if self._token is None or not self._token.fresh:
-                if mode == "external_command":
-                    self._token = self._run_command()
-                elif mode == "client_credentials":
-                    self._token = self._fetch()
-                else:
-                    self._token = self._interactive()
-                _mask(self._token.value)
+            if (header := self._cached()) is not None:
+                return header
+            self._check_backoff()
+            try:
+                if self._discovery is None:
+                    self._discovery = self._discover()
+                token = self._obtain()
+            except Exception as err:
+                return self._failed(err)
+            _mask(token.value)
+            self._obtained(token)
             return self._header()
 
     async def ametadata(self) -> tuple[tuple[str, str], ...]:
-        mode = self._config.auth_mode
-        if mode == "none":
+        if self._config.auth_mode == "none":
             return ()
-        if self._discovery is None:
-            self._discovery = await self._adiscover()
-        if self._token is None or not self._token.fresh:
-            if mode == "client_credentials":
-                self._token = await self._afetch()
-            else:
-                blocking = self._run_command if mode == "external_command" else self._interactive
-                self._token = await asyncio.to_thread(blocking)
-            await _amask(self._token.value)
-        return self._header()
+        if (header := self._cached()) is not None:
+            return header
+        if self._alock is None:
+            self._alock = asyncio.Lock()
+        async with self._alock:
+            if (header := self._cached()) is not None:
+                return header
+            self._check_backoff()
+            try:
+                if self._discovery is None:
+                    self._discovery = await self._adiscover()
+                token = await self._aobtain()
+            except Exception as err:
+                return self._failed(err)
+            await _amask(token.value)
+            self._obtained(token)
+            return self._header()
+
+    def _obtain(self) -> _Token:
+        mode = self._config.auth_mode
+        if mode == "client_credentials":
+            return self._fetch()
+        return self._run_command() if mode == "external_command" else self._interactive()
+
+    async def _aobtain(self) -> _Token:
+        mode = self._config.auth_mode
+        if mode == "client_credentials":
+            return await self._afetch()
+        return await asyncio.to_thread(self._run_command if mode == "external_command" else self._interactive)
 
     # -- external command ---------------------------------------------------------------------
 
@@ -175,7 +247,7 @@ class TokenSource:
                 f"Token command {self._config.command[0]!r} failed with exit code {done.returncode}"
             )
         # Command tokens carry no expiry we can read; reuse until the admin refuses one.
-        return _Token(done.stdout.strip(), _FOREVER)
+        return _Token(done.stdout.strip(), _FOREVER, _FOREVER)
 
     # -- discovery and client credentials --------------------------------------------------------
 
@@ -240,7 +312,7 @@ class TokenSource:
         self._authenticator.refresh_credentials()
         key, value = self._authenticator.fetch_grpc_call_auth_metadata()
         self._discovery = dataclasses.replace(self._discovery or _Discovery(), metadata_key=key or DEFAULT_METADATA_KEY)
-        return _Token(value.removeprefix("Bearer "), _FOREVER)
+        return _Token(value.removeprefix("Bearer "), _FOREVER, _FOREVER)
 
 
 def flytekit_authenticator(config: FlyteConnectionConfig) -> Any:

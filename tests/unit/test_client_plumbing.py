@@ -55,3 +55,10 @@ def test_grpc_errors_keep_their_classification():
             return grpc.StatusCode.UNAVAILABLE
 
     assert is_transient("CreateExecution", Unavailable())
+
+
+@pytest.mark.parametrize("lifetime,renewed_after", [(3600, 3570), (60, 54), (3, 2.7)])
+def test_a_token_is_renewed_before_it_expires_but_not_on_every_call(lifetime, renewed_after):
+    token = _parse_token(httpx.Response(200, json={"access_token": "t", "expires_in": lifetime}))
+
+    assert token.renew_at - (token.expires_at - lifetime) == pytest.approx(renewed_after, abs=0.01)
