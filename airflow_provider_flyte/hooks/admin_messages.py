@@ -105,6 +105,19 @@ def newest_first(project: str, domain: str, name: str) -> common_pb2.ResourceLis
     )
 
 
+def list_executions_request(
+    project: str, domain: str, names: Sequence[str], limit: int, token: str = ""
+) -> common_pb2.ResourceListRequest:
+    """The executions named, oldest first (a stable order for offset page tokens)."""
+    return common_pb2.ResourceListRequest(
+        id=named_entity(project, domain, ""),
+        limit=limit,
+        token=token,
+        filters=f"value_in(execution_name,{';'.join(names)})",
+        sort_by=common_pb2.Sort(key="created_at", direction=common_pb2.Sort.ASCENDING),
+    )
+
+
 def active_launch_plan_request(project: str, domain: str, name: str) -> launch_plan_pb2.ActiveLaunchPlanRequest:
     return launch_plan_pb2.ActiveLaunchPlanRequest(id=named_entity(project, domain, name))
 

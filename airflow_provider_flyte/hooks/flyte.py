@@ -16,7 +16,7 @@ from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.phases import ExecutionState
 
 if TYPE_CHECKING:
-    from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
+    from airflow_provider_flyte.hooks.admin_client import AdminClient
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget
 
 
@@ -184,39 +184,3 @@ class FlyteHook(BaseHook):
         except Exception as err:
             return False, f"Could not reach FlyteAdmin at {self.config.endpoint}: {err}"
         return True, f"Connected to FlyteAdmin {version.control_plane_version.Version or '(unknown version)'}"
-
-
-async def async_client(conn_id: str, **overrides: Any) -> tuple[AsyncAdminClient, FlyteConnectionConfig]:
-    """An asyncio client for triggers, reading the connection without blocking the event loop.
-
-    ``overrides`` replace config fields (``trigger.on_kill`` uses a tighter time budget).
-    """
-    import asyncio
-    import dataclasses
-
-    from airflow_provider_flyte.hooks.admin_client import AsyncAdminClient
-    from airflow_provider_flyte.hooks.channels import channel_settings
-
-    conn = await BaseHook.aget_connection(conn_id)
-    config = dataclasses.replace(config_from_connection(conn, await conn.aextra_dejson()), **overrides)
-    settings = await asyncio.to_thread(channel_settings, config)
-    return AsyncAdminClient(config, settings), config
-
-
-async def afind_execution(
-    client: AsyncAdminClient, config: FlyteConnectionConfig, project: str, domain: str, name: str
-) -> ExecutionState | None:
-    """Async ``FlyteHook.find_execution``: the same request and the same state conversion."""
-    from airflow_provider_flyte.hooks import admin_messages as m
-
-    execution = await client.call_unless("GetExecution", m.execution_request(project, domain, name), "NOT_FOUND")
-    if execution is None:
-        return None
-    return m.state_from_execution(execution, config.execution_url(project, domain, name))
-
-
-async def aterminate(client: AsyncAdminClient, project: str, domain: str, name: str, cause: str) -> bool:
-    from airflow_provider_flyte.hooks import admin_messages as m
-
-    request = m.terminate_request(project, domain, name, cause)
-    return await client.call_unless("TerminateExecution", request, "FAILED_PRECONDITION", "NOT_FOUND") is not None

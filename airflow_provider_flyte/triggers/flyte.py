@@ -1,13 +1,15 @@
 """FlyteExecutionTrigger: waits for a Flyte execution in the triggerer, without a worker slot.
 
 Its kwargs are only identifiers, a poll interval and a deadline (no credentials: the connection
-is read in the triggerer). Transient FlyteAdmin faults never end the wait: the client retries
-them, and if it gives up the trigger logs, sleeps and asks again. A deadline of its own lets the
-operator cancel the execution when its ``timeout`` expires, which ``defer(timeout=...)`` cannot.
-``on_kill`` (Airflow 3.3) terminates the execution, with ``kill_cause``, when a person marks the
-task failed/success or clears it; an empty ``kill_cause`` (a sensor, or ``terminate_on_kill=False``)
-leaves the execution alone. Airflow does not call ``on_kill`` on triggerer restarts, so those just
-resume polling.
+is read in the triggerer); they are the same since 1.0.0.dev0, so stored rows resume after an
+upgrade. The waiting itself is the process's shared watcher (``watcher/``): one client, one token
+and batched polls for every trigger of a connection, with each trigger's own adaptive schedule
+capped at a few seconds. Transient FlyteAdmin faults never end the wait. A deadline of its own
+lets the operator cancel the execution when its ``timeout`` expires, which
+``defer(timeout=...)`` cannot. ``on_kill`` (Airflow 3.3) terminates the execution, with
+``kill_cause``, when a person marks the task failed/success or clears it; an empty ``kill_cause``
+(a sensor, or ``terminate_on_kill=False``) leaves the execution alone. Airflow does not call
+``on_kill`` on triggerer restarts, so those just resume polling.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from typing import Any, AsyncIterator, Sequence
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_flyte.exceptions import FlyteProviderError
+from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
 from airflow_provider_flyte.phases import ExecutionState
-from airflow_provider_flyte.polling import PollPolicy
+from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
 
 EVENT_STATUSES = ("terminal", "timeout", "error")
 ON_KILL_CALL_TIMEOUT = 5.0
 ON_KILL_RETRIES = 2
+# Terminations under way; referenced so the loop does not drop them when on_kill is cancelled.
+_UNSTOPPABLE: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -113,60 +117,56 @@ class FlyteExecutionTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flyte.hooks.flyte import afind_execution, async_client
+        from airflow_provider_flyte.watcher.pool import ClientPool
 
-        policy = PollPolicy(self.poll_interval)
-        # Until FlyteAdmin answers, all we know is the execution's identity.
-        last = ExecutionState(self.project, self.domain, self.name, "UNDEFINED")
-        client, config = await async_client(self.conn_id)
+        policy = PollPolicy(self.poll_interval, ceiling=WATCHED_MAX_INTERVAL)
+        timeout = None if self.deadline is None else self.deadline - time.time()
         try:
-            while True:
+            async with ClientPool.current().watcher(self.conn_id, self.project, self.domain) as watcher:
+                watch = watcher.add(self.name, policy, self.waiting_since)
                 try:
-                    state = await afind_execution(client, config, self.project, self.domain, self.name)
-                except Exception as err:  # transient faults outlasting the client's retries
-                    if not _transient(err):
-                        yield self._event("error", None, f"FlyteAdmin refused GetExecution for {self.name}: {err}")
-                        return
-                    self.log.warning("FlyteAdmin unreachable while watching %s (%s); will retry", self.name, err)
-                else:
-                    if state is None:
-                        yield self._event("error", None, f"Flyte execution {self.project}/{self.domain}/{self.name} does not exist")
-                        return
-                    if state.is_terminal:
-                        yield self._event("terminal", state)
-                        return
-                    last = state
-                now = time.time()
-                if self.deadline is not None and now >= self.deadline:
-                    yield self._event("timeout", last, "the operator's timeout expired")
-                    return
-                delay = policy.interval(now - self.waiting_since)
-                if self.deadline is not None:
-                    delay = min(delay, self.deadline - now)
-                await asyncio.sleep(delay)
-        finally:
-            await client.close()
+                    state = await watch.wait(timeout)
+                finally:
+                    watcher.remove(watch)
+        except FlyteWaitError as err:
+            yield self._event("error", None, str(err))
+            return
+        if state is None:
+            yield self._event("timeout", watch.last, "the operator's timeout expired")
+        else:
+            yield self._event("terminal", state)
 
     async def on_kill(self) -> None:
-        """A person stopped the deferred task: stop the Flyte execution too, if we own it."""
-        from airflow_provider_flyte.hooks.flyte import aterminate, async_client
+        """A person stopped the deferred task: stop the Flyte execution too, if we own it.
 
+        Airflow re-sends the cancel on every triggerer sync (about a second) until the trigger is
+        gone, and a second cancel would end this coroutine; the terminate call therefore runs as a
+        task of its own that a cancel of ``on_kill`` does not stop, on the warm shared client.
+        """
         if not self.kill_cause:
             return
-        # Airflow cancels on_kill after [triggerer] on_kill_timeout (30 s): keep well inside it.
-        client, _ = await async_client(self.conn_id, timeout=ON_KILL_CALL_TIMEOUT, retries=ON_KILL_RETRIES)
-        try:
-            if await aterminate(client, self.project, self.domain, self.name, self.kill_cause):
-                self.log.info("Terminated Flyte execution %s", self.name)
-        finally:
-            await client.close()
+        task = asyncio.get_running_loop().create_task(self._terminate())
+        _UNSTOPPABLE.add(task)
+        task.add_done_callback(_UNSTOPPABLE.discard)
+        await asyncio.shield(task)
+
+    async def _terminate(self) -> None:
+        from airflow_provider_flyte.hooks import admin_messages as m
+        from airflow_provider_flyte.watcher.pool import ClientPool
+
+        request = m.terminate_request(self.project, self.domain, self.name, self.kill_cause)
+        async with ClientPool.current().client(self.conn_id) as client:
+            answer = await client.call_unless(
+                "TerminateExecution",
+                request,
+                "FAILED_PRECONDITION",
+                "NOT_FOUND",
+                timeout=ON_KILL_CALL_TIMEOUT,
+                retries=ON_KILL_RETRIES,
+            )
+        if answer is not None:
+            self.log.info("Terminated Flyte execution %s", self.name)
 
     @staticmethod
     def _event(status: str, state: ExecutionState | None, message: str = "") -> TriggerEvent:
         return TriggerEvent(FlyteTriggerEvent(status, state, message).payload())
-
-
-def _transient(err: BaseException) -> bool:
-    from airflow_provider_flyte.hooks.retry import is_transient
-
-    return is_transient("GetExecution", err)

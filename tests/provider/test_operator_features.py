@@ -159,3 +159,14 @@ def test_a_single_task_can_be_launched_without_a_launch_plan(airflow_db, flyte_c
     from flyteidl.core.identifier_pb2 import ResourceType
 
     assert flyte_admin.get_execution(xcom(run, "launch")).spec.launch_plan.resource_type == ResourceType.TASK
+
+
+def test_deferrable_operator_logs_the_whole_flyte_error_that_lists_trim(airflow_db, flyte_conn, capfd):
+    # FlyteAdmin's ListExecutions keeps only the first 100 bytes of an error message; a Python
+    # traceback's cause is on its last line.
+    message = "a long preamble " * 10 + "| the cause is here at the very end"
+    run = run_dag(single_launch_dag("op_deferred_long_error", "simple.failing_wf", {"message": message}, deferrable=True))
+
+    assert run.state == "failed"
+    log = "".join(capfd.readouterr())
+    assert "FlyteExecutionFailed" in log and "the cause is here at the very end" in log

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import time
 
 import pytest
@@ -126,3 +128,63 @@ async def test_a_trigger_rebuilt_after_a_triggerer_restart_resumes_the_same_wait
 
     assert restarted.waiting_since == original.waiting_since and restarted.deadline == original.deadline
     assert event.status == "terminal" and event.state.phase == "SUCCEEDED"
+
+
+# What FlyteExecutionTrigger.serialize() wrote in 1.0.0.dev0: rows like this may be in the
+# metadata database when a deployment upgrades, and must resume the same wait.
+ROW_1_0_0_DEV0 = (
+    "airflow_provider_flyte.triggers.flyte.FlyteExecutionTrigger",
+    {
+        "conn_id": "flyte_conn",
+        "project": P,
+        "domain": D,
+        "name": "",  # filled per test
+        "poll_interval": None,
+        "deadline": None,
+        "waiting_since": 1795000000.0,
+        "kill_cause": "Stopped by Airflow: task d.t try 1 (run r) was stopped",
+    },
+)
+
+
+@pytest.mark.asyncio
+async def test_a_trigger_row_written_by_1_0_0_dev0_resumes_after_an_upgrade(airflow_db, flyte_conn):
+    from airflow.models.trigger import Trigger
+    from airflow.serialization.decoders import smart_decode_trigger_kwargs
+    from airflow.utils.session import create_session
+
+    name = launch_directly("trigger-old-row", "simple.double_wf", {"x": 2})
+    classpath, kwargs = ROW_1_0_0_DEV0
+    with create_session() as session:
+        row = Trigger(classpath, {**kwargs, "name": name})
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    with create_session() as session:  # read back as the triggerer does
+        stored = session.get(Trigger, row_id)
+        loaded = {k: smart_decode_trigger_kwargs(v) for k, v in Trigger._decrypt_kwargs(stored.encrypted_kwargs).items()}
+        module, _, cls = stored.classpath.rpartition(".")
+        trigger = getattr(importlib.import_module(module), cls)(**loaded)
+        session.delete(stored)
+
+    event = await first_event(trigger)
+
+    assert trigger.serialize() == (classpath, {**kwargs, "name": name})
+    assert event.status == "terminal" and event.state.phase == "SUCCEEDED"
+
+
+@pytest.mark.asyncio
+async def test_on_kill_finishes_terminating_when_airflow_cancels_it_again(flyte_conn, flyte_admin):
+    # Airflow 3.3 re-sends the cancel on every triggerer sync until the trigger is gone.
+    name = launch_directly("trigger-kill-recancelled", "simple.sleepy_wf", {"seconds": 30.0})
+    flyte_admin.wait_for_phase(name, {RUNNING}, timeout=30)
+    flyte_admin.faults.add_latency("TerminateExecution", 1.0)
+    try:
+        on_kill = asyncio.ensure_future(FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="re-cancelled").on_kill())
+        await asyncio.sleep(0.3)
+        on_kill.cancel()
+
+        execution = await asyncio.to_thread(flyte_admin.wait_for_phase, name, {ABORTED}, 30)
+    finally:
+        flyte_admin.faults.add_latency("TerminateExecution", 0)
+    assert execution.closure.abort_metadata.cause == "re-cancelled"

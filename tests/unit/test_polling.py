@@ -35,3 +35,10 @@ def test_a_fixed_interval_overrides_the_schedule():
 def test_non_positive_fixed_interval_is_refused():
     with pytest.raises(ValueError, match="poll_interval"):
         PollPolicy(fixed=0)
+
+
+def test_watched_waits_are_polled_every_few_seconds_however_long_they_run():
+    from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL
+
+    policy = PollPolicy(ceiling=WATCHED_MAX_INTERVAL)
+    assert policy.interval(0) == 1.0 and policy.interval(86_400) == WATCHED_MAX_INTERVAL <= 5
