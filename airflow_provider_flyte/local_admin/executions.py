@@ -4,6 +4,10 @@ Every transition goes through `ExecutionStore.transition`, which enforces what f
 enforces on workflow events: terminal phases are final, and an execution being aborted can
 only end ABORTED (a worker finishing at the same moment does not win). It also keeps the
 timestamps flyteadmin derives from those events.
+
+A stored execution is a snapshot that is never changed in place: a transition stores a changed
+copy instead. So `select` can hand out the stored snapshots themselves, without copying
+thousands of them per ListExecutions, and callers copy only what they return.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ class ExecutionStore:
         """With a journal, every change is also written through to it (`--state-dir`)."""
         self._journal = journal
         self._changed = threading.Condition()
-        self._executions: dict[ExecutionKey, execution_pb2.Execution] = {}
+        self._executions: dict[ExecutionKey, execution_pb2.Execution] = {}  # snapshots, in creation order
+        self._created: dict[ExecutionKey, int] = {}  # creation order, to sort executions found by name
         self._history: dict[ExecutionKey, list[int]] = {}
         self._user_inputs: dict[ExecutionKey, literals_pb2.LiteralMap] = {}
 
@@ -53,7 +58,8 @@ class ExecutionStore:
                     f"value with matching already exists (duplicate key value violates unique constraint "
                     f'"executions_pkey": execution {describe_execution_id(execution.id)})',
                 )
-            self._executions[key] = execution
+            self._executions[key] = copy_message(execution)
+            self._created[key] = len(self._created)
             self._user_inputs[key] = copy_message(user_inputs)
             self._history[key] = [execution.closure.phase]
             self._save(key)
@@ -65,6 +71,7 @@ class ExecutionStore:
             key = execution_key(entry.execution.id)
             with self._changed:
                 self._executions[key] = entry.execution
+                self._created.setdefault(key, len(self._created))
                 self._user_inputs[key] = entry.user_inputs
                 self._history[key] = entry.history
             phase = entry.execution.closure.phase
@@ -86,6 +93,21 @@ class ExecutionStore:
         with self._changed:
             return [copy_message(e) for e in self._executions.values()]
 
+    def select(
+        self, project: str, domain: str, names: Iterable[str] | None = None
+    ) -> list[execution_pb2.Execution]:
+        """The executions of a project and domain in creation order; only those named, if `names` is given.
+
+        Names are looked up by key, so selecting a few hundred names among thousands of executions
+        costs what those few hundred cost. The snapshots returned are shared: read them, or copy
+        them before changing anything.
+        """
+        with self._changed:
+            if names is None:
+                return [e for (p, d, _), e in self._executions.items() if p == project and d == domain]
+            keys = {(project, domain, name) for name in names} & self._executions.keys()
+            return [self._executions[key] for key in sorted(keys, key=self._created.__getitem__)]
+
     def history(self, identifier: identifier_pb2.WorkflowExecutionIdentifier) -> list[int]:
         with self._changed:
             self._stored(identifier)
@@ -100,10 +122,11 @@ class ExecutionStore:
     ) -> bool:
         """Applies a phase change unless the execution's state forbids it; says whether it applied."""
         with self._changed:
-            execution = self._stored(identifier)
-            closure = execution.closure
-            if not _allowed(closure.phase, phase):
+            stored = self._stored(identifier)
+            if not _allowed(stored.closure.phase, phase):
                 return False
+            execution = copy_message(stored)  # snapshots are replaced, never changed in place
+            closure = execution.closure
             stamp = now()
             closure.phase = phase
             closure.updated_at.CopyFrom(stamp)
@@ -118,8 +141,10 @@ class ExecutionStore:
             if phase in TERMINAL_PHASES:
                 start = closure.started_at if closure.HasField("started_at") else stamp
                 closure.duration.FromNanoseconds(max(0, stamp.ToNanoseconds() - start.ToNanoseconds()))
-            self._history[execution_key(identifier)].append(phase)
-            self._save(execution_key(identifier))
+            key = execution_key(identifier)
+            self._executions[key] = execution
+            self._history[key].append(phase)
+            self._save(key)
             self._changed.notify_all()
             return True
 

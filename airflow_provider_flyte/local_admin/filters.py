@@ -4,6 +4,10 @@ flyteadmin turns each `func(field,value)` into a SQL condition on a column of th
 entity; here each becomes a predicate over the stored protobuf. Only the execution columns
 callers filter on in practice are modelled; any other column is rejected as flyteadmin rejects
 unknown ones (INVALID_ARGUMENT), rather than silently ignored.
+
+Filters on `execution_name` (`eq`, `value_in`) also name the executions that can match, so the
+store looks those up by key instead of scanning every execution (a poller listing its few
+hundred runs by name among thousands stays cheap, as an indexed column is in flyteadmin).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import datetime
 import operator
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flyteidl.admin import execution_pb2
@@ -32,7 +37,7 @@ _SCALAR_FUNCTIONS: dict[str, Callable[[Any, Any], bool]] = {
     "lte": operator.le,
     "contains": lambda actual, wanted: str(wanted) in str(actual),
 }
-_LIST_FUNCTIONS: dict[str, Callable[[Any, list], bool]] = {
+_LIST_FUNCTIONS: dict[str, Callable[[Any, frozenset], bool]] = {
     "value_in": lambda actual, wanted: actual in wanted,
     "value_not_in": lambda actual, wanted: actual not in wanted,
 }
@@ -61,14 +66,32 @@ _EXECUTION_COLUMNS: dict[str, tuple[Callable[[execution_pb2.Execution], Any], Ca
 }
 
 
-def execution_filters(expression: str) -> list[Predicate]:
-    """Parses a filter string for ListExecutions; all predicates must hold (flyteadmin ANDs them)."""
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """A parsed filter string: every predicate must hold (flyteadmin ANDs them)."""
+
+    predicates: tuple[Predicate, ...] = ()
+    names: frozenset[str] | None = None  # when set, only executions with one of these names can match
+
+    def __call__(self, execution: execution_pb2.Execution) -> bool:
+        return all(predicate(execution) for predicate in self.predicates)
+
+
+def execution_filters(expression: str) -> ExecutionFilter:
+    """Parses a filter string for ListExecutions."""
     if not expression:
-        return []
-    return [_execution_predicate(part) for part in expression.split("+")]
+        return ExecutionFilter()
+    predicates, names = [], None
+    for part in expression.split("+"):
+        predicate, named = _execution_predicate(part)
+        predicates.append(predicate)
+        if named is not None:
+            names = named if names is None else names & named
+    return ExecutionFilter(tuple(predicates), names)
 
 
-def _execution_predicate(part: str) -> Predicate:
+def _execution_predicate(part: str) -> tuple[Predicate, frozenset[str] | None]:
+    """The predicate of one `func(field,value)`, and the names it restricts matches to, if any."""
     match = _EXPRESSION.search(part)
     if match is None:
         raise invalid_argument("invalid value for filters")
@@ -79,11 +102,13 @@ def _execution_predicate(part: str) -> Predicate:
     value_of, parse = _EXECUTION_COLUMNS[field]
     values = [parse(value) for value in raw_value.split(";")]
     if function in _LIST_FUNCTIONS:
-        test = _LIST_FUNCTIONS[function]
-        return lambda execution: test(value_of(execution), values)
+        test, wanted_set = _LIST_FUNCTIONS[function], frozenset(values)
+        named = wanted_set if (function, field) == ("value_in", "execution_name") else None
+        return (lambda execution: test(value_of(execution), wanted_set)), named
     if function in _SCALAR_FUNCTIONS:
         if len(values) != 1:
             raise invalid_argument(f"{function} takes a single value, got {raw_value}")
         compare, wanted = _SCALAR_FUNCTIONS[function], values[0]
-        return lambda execution: compare(value_of(execution), wanted)
+        named = frozenset(values) if (function, field) == ("eq", "execution_name") else None
+        return (lambda execution: compare(value_of(execution), wanted)), named
     raise invalid_argument(f"unrecognized filter function: {function}")

@@ -38,6 +38,7 @@ from airflow_provider_flyte.local_admin.executions import (
     describe_execution_id,
 )
 from airflow_provider_flyte.local_admin.filters import execution_filters
+from airflow_provider_flyte.local_admin.listing import listed_execution
 from airflow_provider_flyte.local_admin.nodes import (
     node_data_files,
     read_node_executions,
@@ -74,14 +75,22 @@ def _answers_errors(method: Handler) -> Handler:
     return handle  # type: ignore[return-value]
 
 
-def _paginate(items: list, request) -> tuple[list, str]:
-    """flyteadmin's paging: a decimal offset token, handed back only when a full page came back."""
+def _page_offset(request) -> int:
+    """Checks a list request's limit and token (before its filters, as flyteadmin); returns the offset."""
     if request.limit == 0:
         raise invalid_argument("invalid value for limit")
     try:
         offset = int(request.token) if request.token else 0
     except ValueError:
-        raise invalid_argument(f"invalid pagination token {request.token}") from None
+        offset = -1
+    if offset < 0:
+        raise invalid_argument(f"invalid pagination token {request.token}")
+    return offset
+
+
+def _paginate(items: list, request) -> tuple[list, str]:
+    """flyteadmin's paging: a decimal offset token, handed back only when a full page came back."""
+    offset = _page_offset(request)
     if request.HasField("sort_by"):
         descending = request.sort_by.direction == common_pb2.Sort.DESCENDING
         key = request.sort_by.key
@@ -201,16 +210,13 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
 
     @_answers_errors
     def ListExecutions(self, request, context) -> execution_pb2.ExecutionList:
+        """As flyteadmin: error messages trimmed to 100 bytes, deprecated input fields cleared."""
         _check_list_scope(request)
-        predicates = execution_filters(request.filters)
-        executions = [
-            execution
-            for execution in self._store.all()
-            if (execution.id.project, execution.id.domain) == (request.id.project, request.id.domain)
-            and all(predicate(execution) for predicate in predicates)
-        ]
-        page, token = _paginate(executions, request)
-        return execution_pb2.ExecutionList(executions=page, token=token)
+        _page_offset(request)
+        matches = execution_filters(request.filters)
+        candidates = self._store.select(request.id.project, request.id.domain, matches.names)
+        page, token = _paginate([execution for execution in candidates if matches(execution)], request)
+        return execution_pb2.ExecutionList(executions=[listed_execution(e) for e in page], token=token)
 
     @_answers_errors
     def GetExecutionData(self, request, context) -> execution_pb2.WorkflowExecutionGetDataResponse:
