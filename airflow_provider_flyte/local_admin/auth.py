@@ -4,6 +4,8 @@ Three parts, matching what flytekit's ClientSecret flow talks to:
 - `AuthMetadataService` (anonymous): where the token endpoint is, and which metadata key to send;
 - `TokenEndpoint`: an HTTP(S) endpoint on loopback issuing expiring bearer tokens to the one
   configured client (Basic auth `client_id:urlquote(secret)`, `grant_type=client_credentials`);
+  it can play a slow, rate-limited or failing identity provider (`token_latency`, and
+  `TokenIssuer.fail_next` / `outage`), and counts every request it receives;
 - `BearerAuthInterceptor`: AdminService calls need `flyte-authorization: Bearer <token>` (or
   `authorization`), else UNAUTHENTICATED with flyteadmin's "token parse error ..." message.
 """
@@ -11,12 +13,15 @@ Three parts, matching what flytekit's ClientSecret flow talks to:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import ssl
 import threading
 import time
 import urllib.parse
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,27 +31,77 @@ from flyteidl.service import auth_pb2, auth_pb2_grpc
 AUTH_METADATA_KEY = "flyte-authorization"
 TOKEN_PATH = "/oauth2/token"
 REQUIRED_SCOPE = "all"
+_OUTAGE_STATUS = 503
 _GUARDED_SERVICE = "/flyteidl.service.AdminService/"
 _MISSING_TOKEN = "token parse error rpc error: code = Unauthenticated desc = Request unauthenticated with bearer"
 
 
 @dataclass(frozen=True)
 class ClientSecretAuth:
-    """The one confidential client allowed to get tokens, and how long its tokens live (seconds)."""
+    """The one confidential client allowed to get tokens, and how long its tokens live (seconds).
+
+    `token_latency` > 0 makes the token endpoint a slow identity provider: it answers one token
+    request at a time, each taking that many seconds (callers queue, as at a rate-limited IdP).
+    """
 
     client_id: str
     client_secret: str
     token_lifetime: float = 3600.0
+    token_latency: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.token_latency < 0:
+            raise ValueError(f"token_latency must be 0 or more, not {self.token_latency}")
 
 
 class TokenIssuer:
-    """Issues and checks opaque bearer tokens; tests can count them and expire them early."""
+    """Issues and checks opaque bearer tokens (the admin's `tokens`).
+
+    Tests can count token requests and issued tokens, expire tokens early, and make the
+    identity provider refuse requests (`fail_next`, `outage`).
+    """
 
     def __init__(self, auth: ClientSecretAuth) -> None:
         self._auth = auth
         self._lock = threading.Lock()
+        self._serial = threading.Lock()  # a slow IdP answers one request at a time
         self._expiry: dict[str, tuple[float, str]] = {}
+        self._refusals: deque[int] = deque()
+        self._outage_until = 0.0
         self.issued = 0
+        self.requests = 0
+
+    def fail_next(self, n: int = 1, status: int = 503) -> None:
+        """The next `n` token requests are answered with HTTP `status` (e.g. 503, 429), at once."""
+        if not 400 <= int(status) <= 599:
+            raise ValueError(f"status must be an HTTP error status (4xx or 5xx), not {status}")
+        with self._lock:
+            self._refusals.extend([int(status)] * n)
+
+    def outage(self, seconds: float) -> None:
+        """Every token request is answered 503 for the next `seconds`, at once (0 ends an outage now)."""
+        with self._lock:
+            self._outage_until = time.monotonic() + seconds if seconds > 0 else 0.0
+
+    def received(self) -> int | None:
+        """Counts a token request; returns the HTTP status to refuse it with, if a fault applies."""
+        with self._lock:
+            self.requests += 1
+            if self._refusals:
+                return self._refusals.popleft()
+            if time.monotonic() < self._outage_until:
+                return _OUTAGE_STATUS
+            return None
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around answering a token request: one at a time and `token_latency` slow, when set."""
+        if not self._auth.token_latency:
+            yield
+            return
+        with self._serial:
+            time.sleep(self._auth.token_latency)
+            yield
 
     def check_client(self, client_id: str, client_secret: str) -> bool:
         return secrets.compare_digest(client_id, self._auth.client_id) and secrets.compare_digest(
@@ -98,6 +153,13 @@ def _token_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
                 return self._answer(404, {"error": "not_found"})
             length = int(self.headers.get("Content-Length") or 0)
             form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+            refusal = issuer.received()
+            if refusal is not None:
+                return self._answer(refusal, _refusal_body(refusal))
+            with issuer.answering():
+                self._grant(form)
+
+        def _grant(self, form: dict[str, list[str]]) -> None:
             if not issuer.check_client(*_basic_credentials(self.headers.get("Authorization", ""))):
                 return self._answer(401, {"error": "invalid_client"})
             if form.get("grant_type") != ["client_credentials"]:
@@ -120,6 +182,11 @@ def _token_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
             return None
 
     return Handler
+
+
+def _refusal_body(status: int) -> dict[str, str]:
+    error = "temporarily_unavailable" if status in (429, 503) else "server_error" if status >= 500 else "invalid_request"
+    return {"error": error, "error_description": f"flyte-local-admin: injected HTTP {status}"}
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
