@@ -15,12 +15,25 @@ a workflow with conditionals, gate or array nodes runs as one node `n0`. A singl
 Inputs and outputs of 2 MB or more are not inlined by GetExecutionData: `outputs.url` points at
 a `file://` LiteralMap, as a FlyteAdmin points at blob storage.
 
+ListExecutions returns executions as flyteadmin's list does: `closure.error.message` trimmed to
+its first 100 bytes (GetExecution has it whole; a traceback's cause is on its last line), and
+the deprecated `spec.inputs` / `closure.computed_inputs` cleared. Filters on `execution_name`
+(`eq`, `value_in`) are looked up by name, so listing a few hundred runs among thousands is cheap.
+
+Holding executions: `parallelism=0` (`--parallelism 0`) runs nothing. Every execution stays
+QUEUED, costing no process (not even the zygote) and next to no memory, until TerminateExecution
+(ABORTING with abort_metadata {cause, principal}, then ABORTED at once) or the admin stops
+(ABORTED, cause "flyte-local-admin stopped"). That is the way to hold thousands of executions
+that never end, e.g. for benchmarks of pollers.
+
 From the command line::
 
     flyte-local-admin --port 30080 --workflows tests/workflows/simple.py [--activate-launchplans]
         [--state-dir DIR]                    # SQLite: registrations and executions survive restarts
         [--tls]                              # self-signed; prints "CA certificate: /path"
-        [--auth client-secret --client-id ID --client-secret SECRET [--token-lifetime 3600]]
+        [--parallelism N]                    # executions running at once (4); 0 holds them all QUEUED
+        [--auth client-secret --client-id ID --client-secret SECRET [--token-lifetime 3600]
+            [--token-latency SECONDS]]       # a slow IdP: one token request at a time, each SECONDS
         [--fail RPC:N[:CODE]] [--latency RPC:SECONDS] [--lose-response RPC[:N]] [--outage AFTER:SECONDS]
     # prints "FlyteAdmin listening on 127.0.0.1:30080" once it serves (then the CA file and the
     # token endpoint when enabled); stop with Ctrl-C / SIGTERM
@@ -45,11 +58,21 @@ From tests::
         admin.faults.clear()            # drops queued faults and latency, ends an outage now
 
     # Auth and TLS: flytekit's PlatformConfig(auth_mode="ClientSecret", ...) works unchanged.
-    auth = ClientSecretAuth("client-id", "secret", token_lifetime=3600)
+    auth = ClientSecretAuth("client-id", "secret", token_lifetime=3600, token_latency=0.0)
     with LocalFlyteAdmin(workflows=[...], auth=auth, tls=True, state_dir="/tmp/admin") as admin:
         admin.ca_cert_path, admin.token_endpoint
+        admin.tokens.requests           # POSTs to the token endpoint so far, answered or refused
         admin.tokens.issued             # tokens issued so far
         admin.tokens.expire_all()       # every issued token is now expired
+        # The identity provider failing (answered at once, before the credentials are checked):
+        admin.tokens.fail_next(2)              # the next 2 token requests get HTTP 503
+        admin.tokens.fail_next(1, status=429)  # ... or any 4xx/5xx, e.g. 429 Too Many Requests
+        admin.tokens.outage(10)                # every token request gets 503 for 10 s (0 ends it)
+    # token_latency=0.2: a slow, rate-limited IdP (Okta, Entra): token requests are answered
+    # one at a time, each taking 0.2 s, so N concurrent callers wait up to N * 0.2 s.
+
+    # Executions that wait forever and cost nothing (see "Holding executions" above):
+    with LocalFlyteAdmin(workflows=[...], parallelism=0) as admin: ...
 
 Importing this package loads grpc and flytekit; `airflow_provider_flyte` itself never imports it.
 """

@@ -26,7 +26,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--activate-launchplans", action="store_true", help="register launch plans ACTIVE (default INACTIVE)"
     )
-    parser.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM, help="concurrent executions")
+    parser.add_argument(
+        "--parallelism",
+        type=_at_least_zero(int),
+        default=DEFAULT_PARALLELISM,
+        metavar="N",
+        help="executions running at once; 0 holds every execution QUEUED (no process), until terminated",
+    )
     parser.add_argument(
         "--worker-mode",
         choices=["zygote", "subprocess"],
@@ -42,7 +48,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     security.add_argument("--client-id", help="the one client allowed to get tokens (with --auth client-secret)")
     security.add_argument("--client-secret", help="that client's secret")
-    security.add_argument("--token-lifetime", type=float, default=3600.0, metavar="SECONDS")
+    security.add_argument(
+        "--token-lifetime", type=float, default=3600.0, metavar="SECONDS", help="how long issued tokens stay valid"
+    )
+    security.add_argument(
+        "--token-latency",
+        type=_at_least_zero(float),
+        default=0.0,
+        metavar="SECONDS",
+        help="a slow identity provider: the token endpoint answers one request at a time, each taking SECONDS",
+    )
     security.add_argument("--tls", action="store_true", help="serve TLS with a generated self-signed certificate")
     faults = parser.add_argument_group("fault injection")
     faults.add_argument(
@@ -72,7 +87,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.auth == "client-secret" and not (args.client_id and args.client_secret):
         parser.error("--auth client-secret needs --client-id and --client-secret")
+    if args.token_latency and args.auth != "client-secret":
+        parser.error("--token-latency needs --auth client-secret")
     return args
+
+
+def _at_least_zero(number: type[int] | type[float]):
+    def parse(text: str) -> int | float:
+        value = number(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+        return value
+
+    parse.__name__ = number.__name__  # argparse names the type in its "invalid int value" message
+    return parse
 
 
 def install_faults(faults: FaultInjector, args: argparse.Namespace) -> list[threading.Timer]:
@@ -108,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         activate_launch_plans=args.activate_launchplans,
         parallelism=args.parallelism,
         worker_mode=args.worker_mode,
-        auth=ClientSecretAuth(args.client_id, args.client_secret, args.token_lifetime)
+        auth=ClientSecretAuth(args.client_id, args.client_secret, args.token_lifetime, args.token_latency)
         if args.auth == "client-secret"
         else None,
         tls=args.tls,

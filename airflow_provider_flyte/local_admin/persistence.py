@@ -81,7 +81,8 @@ class Journal:
     ) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO executions VALUES (?, (SELECT COUNT(*) FROM executions), ?, ?, ?) "
+                # rows are never deleted, so MAX(rowid) is the row count, found without a scan
+                "INSERT INTO executions VALUES (?, (SELECT COALESCE(MAX(rowid), 0) FROM executions), ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET body = excluded.body, history = excluded.history",
                 (key, execution.SerializeToString(), user_inputs.SerializeToString(), ",".join(map(str, history))),
             )

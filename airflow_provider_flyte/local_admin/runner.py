@@ -1,7 +1,9 @@
 """Runs submitted executions with bounded parallelism, playing flytepropeller's role.
 
 A fixed pool of threads takes executions in submission order; the ones waiting for a slot
-stay QUEUED. Each thread owns one worker process at a time and turns its outcome (or its
+stay QUEUED. With parallelism 0 there is no slot: every execution stays QUEUED, costing a queue
+entry and a small work dir, until it is terminated (ABORTING, then ABORTED at once) or the
+admin stops; no process is started for it. Each thread owns one worker process at a time and turns its outcome (or its
 absence) into the execution's terminal phase. Nothing here depends on the RPC that created
 the execution, so client disconnects do not affect runs.
 """
@@ -58,7 +60,12 @@ class ExecutionRunner:
         parallelism: int = DEFAULT_PARALLELISM,
         work_root: Path | None = None,
     ) -> None:
-        """Run data goes to `work_root` and is kept; without one, to a temp dir removed on close."""
+        """Run data goes to `work_root` and is kept; without one, to a temp dir removed on close.
+
+        `parallelism` 0 holds every execution QUEUED (nothing is ever launched).
+        """
+        if parallelism < 0:
+            raise ValueError(f"parallelism must be 0 or more, not {parallelism}")
         self._store = store
         self._launcher = launcher
         self._keep_work = work_root is not None
@@ -113,9 +120,19 @@ class ExecutionRunner:
                 worker.kill()
         for thread in self._threads:
             thread.join(timeout=10)
+        self._abort_still_queued()  # with no slot (parallelism 0) nothing took them off the queue
         self._launcher.close()
         if not self._keep_work:
             shutil.rmtree(self._work_root, ignore_errors=True)
+
+    def _abort_still_queued(self) -> None:
+        while True:
+            try:
+                submission = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if submission is not None:
+                self._store.transition(submission.execution_id, PHASES.ABORTED, abort_metadata=_STOPPED)
 
     def _serve(self) -> None:
         while (submission := self._queue.get()) is not None:

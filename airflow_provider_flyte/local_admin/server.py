@@ -85,6 +85,9 @@ class LocalFlyteAdmin:
         tls: bool = False,
         state_dir: str | Path | None = None,
     ) -> None:
+        """`parallelism` bounds the executions running at once; 0 holds every execution QUEUED."""
+        if parallelism < 0:
+            raise ValueError(f"parallelism must be 0 or more, not {parallelism}")
         self.project = project
         self.domain = domain
         self._requested_port = port
@@ -139,7 +142,9 @@ class LocalFlyteAdmin:
 
     def _start(self) -> LocalFlyteAdmin:
         work_root = self._open_state() if self._state_dir is not None else None
-        self._launcher = ZygoteLauncher() if self._worker_mode == "zygote" else SubprocessLauncher()
+        # With parallelism 0 nothing is ever launched: no zygote process either.
+        zygote = self._worker_mode == "zygote" and self._parallelism > 0
+        self._launcher = ZygoteLauncher() if zygote else SubprocessLauncher()
         self._runner = ExecutionRunner(self._store, self._launcher, self._parallelism, work_root)
         for path in self._workflow_files:
             self.register_module(path)
