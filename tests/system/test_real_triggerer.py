@@ -184,7 +184,9 @@ class Airflow:
 def admin():
     from airflow_provider_flyte.local_admin import LocalFlyteAdmin
 
-    with LocalFlyteAdmin(workflows=[WORKFLOWS], project="flytesnacks", domain="development", port=0) as local:
+    with LocalFlyteAdmin(
+        workflows=[WORKFLOWS], project="flytesnacks", domain="development", port=0, parallelism=24
+    ) as local:
         yield local
 
 
@@ -253,15 +255,15 @@ def _phase(admin, name: str) -> int:
     return admin.get_execution(name).closure.phase
 
 
-def _gets(admin) -> int:
-    return admin.rpc_counts.get("GetExecution", 0)
+def _status_polls(admin) -> int:
+    return admin.rpc_counts.get("ListExecutions", 0)
 
 
 def _wait_for_trigger_polling(admin, name: str, timeout: float = 90.0) -> None:
-    """While the task is deferred only its trigger asks FlyteAdmin about the execution: wait for a
-    few GetExecution calls (poll_interval=1) so we know a triggerer really runs the trigger."""
-    before = _gets(admin)
-    _wait_for(f"a triggerer to poll {name}", lambda: _gets(admin) >= before + 2, timeout, every=0.5)
+    """While the task is deferred only the triggerer's watcher lists executions: wait for a few
+    of its ListExecutions calls (poll_interval=1) so we know a triggerer really runs the trigger."""
+    before = _status_polls(admin)
+    _wait_for(f"a triggerer to poll {name}", lambda: _status_polls(admin) >= before + 2, timeout, every=0.5)
 
 
 def _runs_executions(admin, run_id: str) -> list[str]:
@@ -320,6 +322,35 @@ def test_marking_deferred_task_failed_aborts_flyte_execution(airflow, admin):
         assert f"{DAG_ID}.{TASK_ID} try 1 (run {run_id})" in cause
         assert airflow.ti_state(run_id) == "failed"
         assert _runs_executions(admin, run_id) == [name]
+    except BaseException:
+        print(airflow.diagnostics())
+        raise
+
+
+def test_many_deferred_tasks_are_watched_together_by_one_triggerer(airflow, admin):
+    from tests.system.dags.flyte_many_deferred import WAITS
+
+    dag_id, run_id = "flyte_many_deferred", f"many-{secrets.token_hex(4)}"
+    try:
+        airflow.ensure_triggerer()
+        _wait_for("the DAG to be served", lambda: airflow.get_or_none(f"/api/v2/dags/{dag_id}"), 120)
+        lists, gets = admin.rpc_counts.get("ListExecutions", 0), admin.rpc_counts.get("GetExecution", 0)
+        airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"dag_run_id": run_id, "logical_date": None})
+
+        state = _wait_for(
+            f"dag run {run_id} to finish",
+            lambda: (run := airflow.get_or_none(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")) and run["state"] in ("success", "failed") and run["state"],
+        )
+        tis = airflow.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100")["task_instances"]
+
+        assert state == "success", [(ti["map_index"], ti["state"]) for ti in tis]
+        assert sorted(ti["map_index"] for ti in tis if ti["state"] == "success") == list(range(WAITS))
+        names = {execution_name(dag_id, run_id, "train", i) for i in range(WAITS)}
+        assert set(_runs_executions(admin, run_id)) == names, "one execution per map index, no more"
+        assert admin.rpc_counts.get("ListExecutions", 0) > lists, "the triggerer polled with ListExecutions"
+        # Each task reads its execution a few times around launching and finishing; the waiting in
+        # between is the watcher's. Per-wait polling would be dozens of GetExecution calls each.
+        assert admin.rpc_counts.get("GetExecution", 0) - gets <= 6 * WAITS
     except BaseException:
         print(airflow.diagnostics())
         raise
