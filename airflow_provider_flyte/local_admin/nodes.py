@@ -131,6 +131,8 @@ def succeeded_node_outputs(work_dir: str | Path) -> dict[str, literals_pb2.Liter
 
 
 def write_recovered(work_dir: str | Path, outputs: Mapping[str, literals_pb2.LiteralMap]) -> None:
+    if not outputs:
+        return  # no directory is read as nothing recovered; one mkdir less per CreateExecution
     directory = Path(work_dir) / RECOVERED_DIR
     directory.mkdir(exist_ok=True)
     for node_id, literal_map in outputs.items():
