@@ -13,20 +13,15 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable
 
 import pytest
 
 from airflow_provider_flyte.naming import execution_name
 from airflow_provider_flyte.phases import AIRFLOW_ABORT_PREFIX
+from tests.airflow_processes import BIN, Airflow, _free_port, _wait_for
 
 pytestmark = [pytest.mark.timeout(200)]
 
@@ -35,149 +30,9 @@ REPO = HERE.parents[1]
 WORKFLOWS = REPO / "tests" / "workflows" / "simple.py"
 DAG_ID = "flyte_real_triggerer"
 TASK_ID = "train"
-BIN = Path(sys.executable).parent
-WAIT = 150.0
 
 # flyteidl WorkflowExecution.Phase
 RUNNING, SUCCEEDED, ABORTED, ABORTING = 2, 4, 7, 9
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT, every: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
-
-
-class Process:
-    """One Airflow command in its own process group, output kept in a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name = name
-        self.log_path = logs / f"{name}-{time.time_ns()}.log"
-        self._log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(
-            [str(BIN / "airflow"), *args],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM, grace: float = 20.0) -> None:
-        """Signal the group and wait; whatever is left after ``grace`` gets SIGKILL."""
-        try:
-            os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # workers and task supervisors outliving their parent
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.popen.wait(10)
-        self._log.close()
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return f"--- {self.name} ({self.log_path}) ---\n" + "\n".join(text[-lines:])
-
-
-class Airflow:
-    def __init__(self, home: Path, env: dict[str, str], api: str) -> None:
-        self.home = home
-        self.env = env
-        self.api = api
-        self.logs = home / "process-logs"
-        self.logs.mkdir()
-        self.processes: dict[str, Process] = {}
-        self.retired: list[Process] = []
-
-    def start(self, name: str, *args: str) -> Process:
-        process = Process(name, [name, *args], self.env, self.logs)
-        self.processes[name] = process
-        return process
-
-    def restart_triggerer(self, sig: int) -> None:
-        old = self.processes.pop("triggerer")
-        old.stop(sig)
-        self.retired.append(old)
-        self.start("triggerer", "--skip-serve-logs")
-
-    def ensure_triggerer(self) -> None:
-        if "triggerer" not in self.processes or not self.processes["triggerer"].alive():
-            if "triggerer" in self.processes:
-                self.retired.append(self.processes.pop("triggerer"))
-            self.start("triggerer", "--skip-serve-logs")
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            process.stop()
-
-    def diagnostics(self) -> str:
-        return "\n".join(p.tail() for p in [*self.retired, *self.processes.values()])
-
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.api + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return json.loads(response.read() or b"null")
-
-    def get_or_none(self, path: str) -> Any:
-        try:
-            return self.request("GET", path)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-    def trigger(self, run_id: str, seconds: float) -> None:
-        self.request(
-            "POST",
-            f"/api/v2/dags/{DAG_ID}/dagRuns",
-            {"dag_run_id": run_id, "logical_date": None, "conf": {"seconds": seconds}},
-        )
-
-    def ti_state(self, run_id: str) -> str | None:
-        ti = self.get_or_none(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}")
-        return ti and ti["state"]
-
-    def run_state(self, run_id: str) -> str | None:
-        run = self.get_or_none(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
-        return run and run["state"]
-
-    def wait_for_ti(self, run_id: str, states: set[str], timeout: float = WAIT) -> str:
-        def check() -> str | None:
-            state = self.ti_state(run_id)
-            if state in ("failed", "upstream_failed") and "failed" not in states:
-                raise AssertionError(f"task {TASK_ID} of {run_id} is {state}, expected one of {states}")
-            return state if state in states else None
-
-        return _wait_for(f"task {TASK_ID} of {run_id} to be one of {states}", check, timeout)
-
-    def wait_for_run(self, run_id: str, timeout: float = WAIT) -> str:
-        return _wait_for(
-            f"dag run {run_id} to finish",
-            lambda: (state := self.run_state(run_id)) in ("success", "failed") and state,
-            timeout,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +90,7 @@ def airflow(admin):
         stderr=subprocess.DEVNULL,
         timeout=120,
     )
-    cluster = Airflow(home, env, api)
+    cluster = Airflow(home, env, api, dag_id=DAG_ID, task_id=TASK_ID)
     try:
         cluster.start("api-server", "--port", str(api_port), "--host", "127.0.0.1")
         cluster.start("dag-processor")
