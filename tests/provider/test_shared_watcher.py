@@ -231,3 +231,19 @@ async def test_waits_share_the_client_and_the_last_one_closes_it(held):
     async with pool.client(CONN) as third:
         assert third is not first
     stop(held, *names)
+
+
+@pytest.mark.asyncio
+async def test_an_identity_provider_outage_is_waited_out_with_few_token_requests(held, held_admin):
+    names = hold(held, *(f"idp-outage-{i}" for i in range(10)))
+    held_admin.tokens.fail_next(4, status=503)
+    before = held_admin.tokens.requests
+
+    tasks = waiting(names)
+    await asyncio.sleep(8)
+    assert not any(task.done() for task in tasks)
+    await asyncio.to_thread(stop, held, *names)
+    events = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+    assert {e.state.phase for e in events} == {"ABORTED"}
+    assert held_admin.tokens.requests - before <= 4 + 1 + 1  # refused ones, the watcher's, the hook's stop()
