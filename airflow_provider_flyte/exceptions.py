@@ -7,12 +7,9 @@ so Airflow must not retry and relaunch it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-if TYPE_CHECKING:
-    from airflow_provider_flyte.phases import ExecutionState
+from airflow_provider_flyte.phases import ExecutionState, Outcome
 
 
 class FlyteProviderError(AirflowException):
@@ -75,3 +72,17 @@ class FlyteWaitTimeout(AirflowFailException):
 
 class FlyteWaitError(AirflowException):
     """Waiting failed for a reason other than the execution's outcome (it vanished, access denied)."""
+
+
+def raise_for_outcome(state: ExecutionState) -> None:
+    """Raise the Airflow-facing exception for a failed terminal state; return on success."""
+    outcome = state.outcome
+    if outcome is Outcome.SUCCEEDED:
+        return
+    if outcome is Outcome.FAILED:
+        raise FlyteExecutionFailed(state)
+    if outcome is Outcome.TIMED_OUT:
+        raise FlyteExecutionTimedOut(state)
+    if outcome is Outcome.ABORTED:
+        raise FlyteExecutionAborted(state)
+    raise FlyteProviderError(f"{state.describe()}: not terminal yet")

@@ -2,7 +2,8 @@
 
 Peer providers have reported cancelled or failed remote runs as successes because a phase was
 handled implicitly. Here every ``WorkflowExecution.Phase`` is listed, and an unknown phase is an
-error rather than a silent "still running".
+error rather than a silent "still running". Which exception each ending raises is in
+``exceptions`` (which imports this module, never the other way round).
 """
 
 from __future__ import annotations
@@ -11,12 +12,6 @@ import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
-from airflow_provider_flyte.exceptions import (
-    FlyteExecutionAborted,
-    FlyteExecutionFailed,
-    FlyteExecutionTimedOut,
-    FlyteProviderError,
-)
 
 
 class Outcome(str, enum.Enum):
@@ -55,7 +50,7 @@ def outcome_of(phase: str) -> Outcome:
     try:
         return PHASE_OUTCOMES[phase]
     except KeyError:
-        raise FlyteProviderError(
+        raise ValueError(
             f"Unknown Flyte execution phase {phase!r}; expected one of {sorted(PHASE_OUTCOMES)}"
         ) from None
 
@@ -97,16 +92,16 @@ class ExecutionState:
     def from_dict(cls, data: Mapping[str, Any]) -> ExecutionState:
         """Rebuild a state from a trigger event, refusing anything malformed."""
         if not isinstance(data, Mapping):
-            raise FlyteProviderError(f"Execution state must be a mapping, got {type(data).__name__}")
+            raise ValueError(f"Execution state must be a mapping, got {type(data).__name__}")
         known = {f.name: f for f in fields(cls)}
         unknown = set(data) - set(known)
         if unknown:
-            raise FlyteProviderError(f"Execution state has unknown fields {sorted(unknown)}")
+            raise ValueError(f"Execution state has unknown fields {sorted(unknown)}")
         for required in ("project", "domain", "name", "phase"):
             if not isinstance(data.get(required), str) or not data[required]:
-                raise FlyteProviderError(f"Execution state field {required!r} must be a non-empty string")
+                raise ValueError(f"Execution state field {required!r} must be a non-empty string")
         if not isinstance(data.get("labels", {}), Mapping):
-            raise FlyteProviderError("Execution state field 'labels' must be a mapping")
+            raise ValueError("Execution state field 'labels' must be a mapping")
         state = cls(**{**data, "labels": dict(data.get("labels", {}))})
         outcome_of(state.phase)
         return state
@@ -115,16 +110,3 @@ class ExecutionState:
         return f"Flyte execution {self.project}/{self.domain}/{self.name} is {self.phase}" + (
             f" ({self.url})" if self.url else ""
         )
-
-    def raise_for_outcome(self) -> None:
-        """Raise the Airflow-facing exception for a failed terminal state; return on success."""
-        outcome = self.outcome
-        if outcome is Outcome.SUCCEEDED:
-            return
-        if outcome is Outcome.FAILED:
-            raise FlyteExecutionFailed(self)
-        if outcome is Outcome.TIMED_OUT:
-            raise FlyteExecutionTimedOut(self)
-        if outcome is Outcome.ABORTED:
-            raise FlyteExecutionAborted(self)
-        raise FlyteProviderError(f"{self.describe()}: not terminal yet")

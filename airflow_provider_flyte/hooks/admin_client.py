@@ -41,30 +41,34 @@ class AdminClient:
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
 
-    def call(self, method: str, request: Any) -> Any:
-        for attempt in tenacity.Retrying(**retry_policy(method, self.config.retries)):
+    def call(self, method: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
+        """``timeout`` and ``retries`` override the connection's for this call (``on_kill`` is in a hurry)."""
+        policy = retry_policy(method, self.config.retries if retries is None else retries)
+        for attempt in tenacity.Retrying(**policy):
             with attempt:
-                return self._call_once(method, request)
+                return self._call_once(method, request, timeout or self.config.timeout)
         raise AssertionError("unreachable: tenacity reraises")
 
-    def call_unless(self, method: str, request: Any, *codes: str) -> Any | None:
+    def call_unless(
+        self, method: str, request: Any, *codes: str, timeout: float | None = None, retries: int | None = None
+    ) -> Any | None:
         """``call``, except that an answer with one of ``codes`` (e.g. "NOT_FOUND") returns None."""
         try:
-            return self.call(method, request)
+            return self.call(method, request, timeout=timeout, retries=retries)
         except grpc.RpcError as err:
             if _expected(err, codes):
                 return None
             raise
 
-    def _call_once(self, method: str, request: Any) -> Any:
+    def _call_once(self, method: str, request: Any, timeout: float) -> Any:
         rpc = getattr(self._stub, method)
         sent = self.tokens.metadata()
         try:
-            return rpc(request, timeout=self.config.timeout, metadata=sent)
+            return rpc(request, timeout=timeout, metadata=sent)
         except grpc.RpcError as err:
             if not _refresh_and_retry(err, self.tokens, sent):
                 raise
-            return rpc(request, timeout=self.config.timeout, metadata=self.tokens.metadata())
+            return rpc(request, timeout=timeout, metadata=self.tokens.metadata())
 
     def close(self) -> None:
         self._channel.close()
@@ -84,7 +88,6 @@ class AsyncAdminClient:
         self.tokens = TokenSource(config, self._channel)
 
     async def call(self, method: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
-        """``timeout`` and ``retries`` override the connection's for this call (``on_kill`` is in a hurry)."""
         policy = retry_policy(method, self.config.retries if retries is None else retries)
         async for attempt in tenacity.AsyncRetrying(**policy):
             with attempt:

@@ -1,13 +1,14 @@
 """FlyteHook: the FlyteAdmin client behind an Airflow ``flyte`` connection.
 
 Importing this module is cheap (DAG files import the operator, which imports this): grpc,
-flyteidl and flytekit load on first use, and the client is built once per hook instance.
+flyteidl and flytekit load on first use, and the client is built once per hook instance. The
+``a``-methods are the same calls (``calls``) for the event loop, on the loop's shared client.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, AsyncContextManager, Mapping
 
 from airflow.sdk import BaseHook
 
@@ -16,7 +17,7 @@ from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.phases import ExecutionState
 
 if TYPE_CHECKING:
-    from airflow_provider_flyte.hooks.admin_client import AdminClient
+    from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget
 
 
@@ -45,12 +46,19 @@ class FlyteHook(BaseHook):
 
     @cached_property
     def client(self) -> AdminClient:
-        from airflow_provider_flyte.hooks.admin_client import AdminClient
+        from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
 
         return AdminClient(self.config)
 
     def get_conn(self) -> AdminClient:
         return self.client
+
+    def _shared_client(self) -> AsyncContextManager[AsyncAdminClient]:
+        """The ``a``-methods run on the event loop's shared client (one channel and token per
+        connection per loop, see ``watcher/pool``), never on a client of their own."""
+        from airflow_provider_flyte.watcher.pool import ClientPool
+
+        return ClientPool.current().client(self.flyte_conn_id)
 
     def close(self) -> None:
         if "client" in self.__dict__:
@@ -125,12 +133,15 @@ class FlyteHook(BaseHook):
 
     def find_execution(self, project: str, domain: str, name: str) -> ExecutionState | None:
         """The execution's state, or None if FlyteAdmin has no execution by that name."""
-        from airflow_provider_flyte.hooks import admin_messages as m
+        from airflow_provider_flyte.hooks import calls
 
-        execution = self.client.call_unless("GetExecution", m.execution_request(project, domain, name), "NOT_FOUND")
-        if execution is None:
-            return None
-        return m.state_from_execution(execution, self.execution_url(project, domain, name))
+        return calls.find_execution(self.config, project, domain, name).run(self.client)
+
+    async def afind_execution(self, project: str, domain: str, name: str) -> ExecutionState | None:
+        from airflow_provider_flyte.hooks import calls
+
+        async with self._shared_client() as client:
+            return await calls.find_execution(client.config, project, domain, name).arun(client)
 
     def get_execution(self, project: str, domain: str, name: str) -> ExecutionState:
         state = self.find_execution(project, domain, name)
@@ -138,12 +149,20 @@ class FlyteHook(BaseHook):
             raise FlyteEntityNotFound(f"Flyte execution {project}/{domain}/{name} does not exist")
         return state
 
-    def terminate(self, project: str, domain: str, name: str, cause: str) -> bool:
-        """Ask FlyteAdmin to abort; False when the execution had already finished (or never started)."""
-        from airflow_provider_flyte.hooks import admin_messages as m
+    def terminate(self, project: str, domain: str, name: str, cause: str, **budget: Any) -> bool:
+        """Ask FlyteAdmin to abort; False when the execution had already finished (or never started).
 
-        request = m.terminate_request(project, domain, name, cause)
-        return self.client.call_unless("TerminateExecution", request, "FAILED_PRECONDITION", "NOT_FOUND") is not None
+        ``budget``: ``timeout`` / ``retries`` for this call instead of the connection's.
+        """
+        from airflow_provider_flyte.hooks import calls
+
+        return calls.terminate(project, domain, name, cause).run(self.client, **budget)
+
+    async def aterminate(self, project: str, domain: str, name: str, cause: str, **budget: Any) -> bool:
+        from airflow_provider_flyte.hooks import calls
+
+        async with self._shared_client() as client:
+            return await calls.terminate(project, domain, name, cause).arun(client, **budget)
 
     def recover(self, project: str, domain: str, name: str, new_name: str) -> ExecutionState:
         """Start ``new_name`` as a recovery of ``name``: nodes that succeeded are not run again."""

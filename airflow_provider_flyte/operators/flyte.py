@@ -18,17 +18,13 @@ ABORTED            by anyone else: fail without relaunching or retrying (stopped
 
 from __future__ import annotations
 
-import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from airflow.sdk import BaseOperator, XComArg, conf
 
-from airflow_provider_flyte.exceptions import (
-    FlyteWaitError,
-    FlyteWaitTimeout,
-    state_message,
-)
+from airflow_provider_flyte import waiting
+from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.labels import airflow_labels, check_owned
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
@@ -45,13 +41,18 @@ from airflow_provider_flyte.phases import (
     airflow_abort_cause,
 )
 from airflow_provider_flyte.polling import PollPolicy
+from airflow_provider_flyte.waiting import Deadline
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 
-class FlyteOperator(BaseOperator):
+# How long a try waits for an earlier try's termination (ABORTING) to finish before recovering.
+ABORTING_BUDGET = 300.0
+
+
+class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
     """Launch a Flyte launch plan (or a single task) with typed inputs and wait for it.
 
     Returns the execution name (XCom ``return_value``) so ``FlyteSensor(execution_name=op.output)``
@@ -159,8 +160,8 @@ class FlyteOperator(BaseOperator):
         self._watching: tuple[str, str, str] | None = None
 
     @cached_property
-    def hook(self) -> FlyteHook:
-        return FlyteHook(flyte_conn_id=self.flyte_conn_id)
+    def _policy(self) -> PollPolicy:
+        return PollPolicy(self.poll_interval)
 
     # -- templating -------------------------------------------------------------------------------
 
@@ -175,9 +176,6 @@ class FlyteOperator(BaseOperator):
         super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)
 
     # -- launching ------------------------------------------------------------------------------
-
-    def _where(self) -> tuple[str, str]:
-        return self.hook.project_domain(self.project, self.domain)
 
     def _options(self, context: Context) -> LaunchOptions:
         from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
@@ -229,11 +227,20 @@ class FlyteOperator(BaseOperator):
         else:
             check_owned(found.name, found.labels, context["ti"])
             if found.phase == "ABORTING" and found.abort_cause.startswith(AIRFLOW_ABORT_PREFIX):
-                # An earlier try's kill is still landing: let it finish, then recover from it.
-                found = self._wait(found, deadline=None)
+                found = self._wait_for_abort(found)
             state = self._continue_from(context, found)
         check_owned(state.name, state.labels, context["ti"])
         self._track(context, state)
+        return state
+
+    def _wait_for_abort(self, found: ExecutionState) -> ExecutionState:
+        """An earlier try's kill is still landing: let it finish (for a bounded time), then recover."""
+        state = waiting.wait(self.hook, found, self._policy, Deadline.after(ABORTING_BUDGET), self.log)
+        if not state.is_terminal:
+            raise FlyteWaitError(
+                f"{state.describe()} after {ABORTING_BUDGET:.0f}s: an earlier try's termination has not finished; "
+                "this try gives up and a retry looks again"
+            )
         return state
 
     def _track(self, context: Context, state: ExecutionState) -> None:
@@ -277,14 +284,17 @@ class FlyteOperator(BaseOperator):
         state = self._start(context)
         if not self.wait_for_termination:
             return state.name
-        return self._wait_and_finish(context, state)
+        return self._wait_and_finish(context, state, Deadline.after(self.timeout))
 
-    def _wait_and_finish(self, context: Context, state: ExecutionState) -> str:
-        deadline = time.monotonic() + self.timeout if self.timeout else None
+    def _wait_and_finish(self, context: Context, state: ExecutionState, deadline: Deadline) -> str:
+        """Wait for ``state``'s execution and for any successor it is recovered into, all within
+        ``deadline``: this try's ``timeout``, counted once from when the try began waiting."""
         while True:
             if self.deferrable and not state.is_terminal:
-                self._defer(context, state)
-            state = self._wait(state, deadline)
+                self._defer(context, state, deadline)
+            state = waiting.wait(self.hook, state, self._policy, deadline, self.log)
+            if not state.is_terminal:
+                state = self._give_up(state)
             successor = self._successor(context, state)
             if successor is None:
                 return self._finish(context, state)
@@ -298,7 +308,7 @@ class FlyteOperator(BaseOperator):
             return self._continue_from(context, state)
         return None
 
-    def _defer(self, context: Context, state: ExecutionState) -> None:
+    def _defer(self, context: Context, state: ExecutionState, deadline: Deadline) -> None:
         from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
         ti = context["ti"]
@@ -310,52 +320,26 @@ class FlyteOperator(BaseOperator):
                 domain=state.domain,
                 name=state.name,
                 poll_interval=self.poll_interval,
-                deadline=time.time() + self.timeout if self.timeout else None,
+                deadline=deadline.at,
                 kill_cause=kill_cause if self.terminate_on_kill else "",
             ),
             method_name="execute_complete",
-            kwargs={"expected": [state.project, state.domain, state.name]},
+            kwargs={"expected": [state.project, state.domain, state.name], "deadline": deadline.at},
         )
 
-    def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> str:
-        from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
-
-        parsed = FlyteTriggerEvent.parse(event, expected)
-        if parsed.status == "error" or parsed.state is None:
-            raise FlyteWaitError(parsed.message)
-        state = self._give_up(parsed.state) if parsed.status == "timeout" else parsed.state
+    def execute_complete(
+        self, context: Context, event: Any, expected: list[str] | None = None, deadline: float | None = None
+    ) -> str:
+        """Resume from the trigger. ``deadline`` is the try's; tasks deferred by 1.0.0.dev0 carry
+        none, and a successor they recover gets a fresh ``timeout``."""
+        resumed = waiting.resume(event, expected, deadline)
+        state = self._give_up(resumed.state) if resumed.deadline_passed else resumed.state
         successor = self._successor(context, state)
-        if successor is not None:
-            self._track(context, successor)
-            return self._wait_and_finish(context, successor)
-        return self._finish(context, state)
-
-    def _wait(self, state: ExecutionState, deadline: float | None) -> ExecutionState:
-        policy = PollPolicy(self.poll_interval)
-        started = time.monotonic()
-        while not state.is_terminal:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return self._give_up(state)
-            pause = policy.interval(now - started)
-            time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - now)))
-            previous, state = state.phase, self._poll(state)
-            if state.phase != previous:
-                self.log.info("%s", state.describe())
-        return state
-
-    def _poll(self, state: ExecutionState) -> ExecutionState:
-        """The execution's new state; a FlyteAdmin outage outlasting the client's retries is
-        waited out (as the trigger does) rather than failing a task whose execution still runs."""
-        from airflow_provider_flyte.hooks.retry import is_transient
-
-        try:
-            return self.hook.get_execution(state.project, state.domain, state.name)
-        except Exception as err:
-            if not is_transient("GetExecution", err):
-                raise
-            self.log.warning("FlyteAdmin unreachable while waiting for %s (%s); will retry", state.name, err)
-            return state
+        if successor is None:
+            return self._finish(context, state)
+        self._track(context, successor)
+        remaining = resumed.deadline if resumed.deadline.at is not None else Deadline.after(self.timeout)
+        return self._wait_and_finish(context, successor, remaining)
 
     def _give_up(self, state: ExecutionState) -> ExecutionState:
         """The operator's timeout expired: terminate, unless the execution finished meanwhile."""
@@ -365,12 +349,9 @@ class FlyteOperator(BaseOperator):
         return self.hook.get_execution(state.project, state.domain, state.name)
 
     def _finish(self, context: Context, state: ExecutionState) -> str:
-        if state.outcome is not Outcome.SUCCEEDED:
-            self.log.error("%s", state_message(state))
-        state.raise_for_outcome()
-        self.log.info("%s", state.describe())
+        waiting.conclude(state, self.log)
         if self.push_outputs:
-            context["ti"].xcom_push(key="outputs", value=self.hook.get_outputs(state.project, state.domain, state.name))
+            waiting.push_outputs(context, self.hook, state)
         return state.name
 
     def on_kill(self) -> None:

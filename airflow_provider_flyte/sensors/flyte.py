@@ -8,23 +8,23 @@ backing off to 30 s) instead of Airflow's fixed 60 s.
 from __future__ import annotations
 
 import datetime
-import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider_flyte.exceptions import FlyteWaitError, state_message
+from airflow_provider_flyte import waiting
+from airflow_provider_flyte.exceptions import state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.phases import ExecutionState, Outcome
 from airflow_provider_flyte.polling import PollPolicy
+from airflow_provider_flyte.waiting import Deadline
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class FlyteSensor(BaseSensorOperator):
+class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
     """Succeeds when the execution SUCCEEDED; fails (or skips, with ``soft_fail``) when it failed,
     timed out or was aborted."""
 
@@ -52,13 +52,6 @@ class FlyteSensor(BaseSensorOperator):
         self.push_outputs = push_outputs
         self.deferrable = deferrable
 
-    @cached_property
-    def hook(self) -> FlyteHook:
-        return FlyteHook(flyte_conn_id=self.flyte_conn_id)
-
-    def _where(self) -> tuple[str, str]:
-        return self.hook.project_domain(self.project, self.domain)
-
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
@@ -74,25 +67,17 @@ class FlyteSensor(BaseSensorOperator):
                 domain=domain,
                 name=self.execution_name,
                 poll_interval=None if self._adaptive else self.poke_interval,
-                deadline=time.time() + self.timeout,
+                deadline=Deadline.after(self.timeout).at,
             ),
             method_name="execute_complete",
             kwargs={"expected": [project, domain, self.execution_name]},
         )
 
     def poke(self, context: Context) -> bool:
-        from airflow_provider_flyte.hooks.retry import is_transient
-
         project, domain = self._where()
-        try:
-            state = self.hook.find_execution(project, domain, self.execution_name)
-        except Exception as err:
-            if not is_transient("GetExecution", err):
-                raise
-            self.log.warning("FlyteAdmin unreachable (%s); will poke again", err)
-            return False
+        state = waiting.observe(self.hook, project, domain, self.execution_name, self.log)
         if state is None:
-            raise FlyteWaitError(f"Flyte execution {project}/{domain}/{self.execution_name} does not exist")
+            return False
         self.log.info("%s", state.describe())
         if not state.is_terminal:
             return False
@@ -102,23 +87,18 @@ class FlyteSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> None:
         from airflow.sdk.exceptions import AirflowSensorTimeout
 
-        from airflow_provider_flyte.triggers.flyte import FlyteTriggerEvent
-
-        parsed = FlyteTriggerEvent.parse(event, expected)
-        if parsed.status == "error" or parsed.state is None:
-            raise FlyteWaitError(parsed.message)
-        if parsed.status == "timeout":
-            raise AirflowSensorTimeout(f"{parsed.state.describe()}; sensor timeout of {self.timeout}s expired")
-        self._conclude(context, parsed.state)
+        resumed = waiting.resume(event, expected, None)
+        if resumed.deadline_passed:
+            raise AirflowSensorTimeout(f"{resumed.state.describe()}; sensor timeout of {self.timeout}s expired")
+        self._conclude(context, resumed.state)
 
     def _conclude(self, context: Context, state: ExecutionState) -> None:
-        if state.outcome is not Outcome.SUCCEEDED:
-            self.log.error("%s", state_message(state))
-            if self.soft_fail:
-                raise AirflowSkipException(f"soft_fail: {state.describe()}")
-        state.raise_for_outcome()
+        """A sensor never terminates what it watches; with ``soft_fail`` a bad ending skips."""
+        if self.soft_fail and state.outcome is not Outcome.SUCCEEDED:
+            raise AirflowSkipException(f"soft_fail: {state_message(state)}")
+        waiting.conclude(state, self.log)
         if self.push_outputs:
-            context["ti"].xcom_push(key="outputs", value=self.hook.get_outputs(state.project, state.domain, state.name))
+            waiting.push_outputs(context, self.hook, state)
 
     def _get_next_poke_interval(
         self, started_at: datetime.datetime | float, run_duration: Callable[[], float], poke_count: int

@@ -16,56 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
 from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
+from airflow_provider_flyte.waiting import FlyteTriggerEvent
 
-EVENT_STATUSES = ("terminal", "timeout", "error")
+__all__ = ["FlyteExecutionTrigger", "FlyteTriggerEvent"]
+
 ON_KILL_CALL_TIMEOUT = 5.0
 ON_KILL_RETRIES = 2
 # Terminations under way; referenced so the loop does not drop them when on_kill is cancelled.
 _UNSTOPPABLE: set[asyncio.Task[None]] = set()
-
-
-@dataclass(frozen=True)
-class FlyteTriggerEvent:
-    """A validated trigger payload: what the operator and the sensor act on."""
-
-    status: str
-    state: ExecutionState | None
-    message: str = ""
-
-    def payload(self) -> dict[str, Any]:
-        return {"status": self.status, "state": self.state.to_dict() if self.state else None, "message": self.message}
-
-    @classmethod
-    def parse(cls, event: Any, expected: Sequence[str] | None = None) -> FlyteTriggerEvent:
-        """Refuse any event we did not make: a malformed one must never read as success.
-
-        ``expected`` (project, domain, name) is the execution the task deferred on; an event about
-        any other execution is refused too.
-        """
-        if not isinstance(event, dict) or set(event) != {"status", "state", "message"}:
-            raise FlyteProviderError(f"Malformed Flyte trigger event: {event!r}")
-        status = event["status"]
-        if status not in EVENT_STATUSES:
-            raise FlyteProviderError(f"Flyte trigger event status must be one of {EVENT_STATUSES}, got {status!r}")
-        state = ExecutionState.from_dict(event["state"]) if event["state"] is not None else None
-        if status == "terminal" and (state is None or not state.is_terminal):
-            raise FlyteProviderError(f"Flyte trigger event claims a terminal state but carries {event['state']!r}")
-        if status == "timeout" and state is None:
-            raise FlyteProviderError("Flyte trigger timeout event carries no execution state")
-        if expected is not None and state is not None and [state.project, state.domain, state.name] != list(expected):
-            raise FlyteProviderError(
-                f"Flyte trigger event is about {state.project}/{state.domain}/{state.name}, "
-                f"but this task waits for {'/'.join(expected)}"
-            )
-        return cls(status=status, state=state, message=str(event["message"]))
 
 
 def _check_kwargs(kwargs: dict[str, Any]) -> None:
@@ -132,7 +97,7 @@ class FlyteExecutionTrigger(BaseTrigger):
             yield self._event("error", None, str(err))
             return
         if state is None:
-            yield self._event("timeout", watch.last, "the operator's timeout expired")
+            yield self._event("timeout", watch.last, "the wait's deadline passed")
         else:
             yield self._event("terminal", state)
 
@@ -151,22 +116,12 @@ class FlyteExecutionTrigger(BaseTrigger):
         await asyncio.shield(task)
 
     async def _terminate(self) -> None:
-        from airflow_provider_flyte.hooks import admin_messages as m
-        from airflow_provider_flyte.watcher.pool import ClientPool
+        from airflow_provider_flyte.hooks.flyte import FlyteHook
 
-        request = m.terminate_request(self.project, self.domain, self.name, self.kill_cause)
-        async with ClientPool.current().client(self.conn_id) as client:
-            answer = await client.call_unless(
-                "TerminateExecution",
-                request,
-                "FAILED_PRECONDITION",
-                "NOT_FOUND",
-                timeout=ON_KILL_CALL_TIMEOUT,
-                retries=ON_KILL_RETRIES,
-            )
-        if answer is not None:
+        hook = FlyteHook(self.conn_id)
+        budget = {"timeout": ON_KILL_CALL_TIMEOUT, "retries": ON_KILL_RETRIES}
+        if await hook.aterminate(self.project, self.domain, self.name, self.kill_cause, **budget):
             self.log.info("Terminated Flyte execution %s", self.name)
 
-    @staticmethod
-    def _event(status: str, state: ExecutionState | None, message: str = "") -> TriggerEvent:
-        return TriggerEvent(FlyteTriggerEvent(status, state, message).payload())
+    def _event(self, status: str, state: ExecutionState | None, message: str = "") -> TriggerEvent:
+        return TriggerEvent(FlyteTriggerEvent(status, state, message, self.deadline).payload())

@@ -170,24 +170,24 @@ class ExecutionWatcher:
         return found
 
     async def _read_whole(self, names: list[str]) -> None:
-        from airflow_provider_flyte.hooks import admin_messages as m
+        from airflow_provider_flyte.hooks import calls
         from airflow_provider_flyte.hooks.retry import is_transient
 
         limit = asyncio.Semaphore(CONCURRENT_GETS)
+        config = self._client.config
 
         async def read(name: str) -> None:
             async with limit:
                 try:
-                    request = m.execution_request(self._project, self._domain, name)
-                    execution = await self._client.call_unless("GetExecution", request, "NOT_FOUND")
+                    state = await calls.find_execution(config, self._project, self._domain, name).arun(self._client)
                 except Exception as err:
                     if is_transient("GetExecution", err):
                         return self._postpone([name], err)
                     return self._fail([name], f"FlyteAdmin refused GetExecution for {name}: {_describe(err)}")
-            if execution is None:
+            if state is None:
                 self._fail([name], f"Flyte execution {self._project}/{self._domain}/{name} does not exist")
             else:
-                self._update(name, self._state(execution), time.monotonic())
+                self._update(name, state, time.monotonic())
 
         await asyncio.gather(*(read(name) for name in names))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from flyteidl.admin.execution_pb2 import ExecutionMetadata
 from airflow_provider_flyte.naming import execution_name
 from tests.airflow_runs import run_dag, task_instance, xcom
 from tests.provider.dags import single_launch_dag
+from tests.waiting import Phase
 
 PUBLISH = "airflow_provider_flyte.example_dags.publish_workflow.train_and_publish"
 
@@ -87,3 +89,43 @@ def test_an_execution_aborted_by_an_earlier_try_after_reattaching_is_recovered(a
     recovered = flyte_admin.get_execution("race-exec-r2")
     assert recovered.spec.metadata.mode == ExecutionMetadata.RECOVERED
     assert xcom(run, "launch") == "race-exec-r2"
+
+
+def test_a_successor_recovered_after_resuming_keeps_the_tries_deadline(airflow_db, flyte_conn, flyte_admin, capfd):
+    """``timeout`` counts from when the try began waiting, also across deferral and recovery."""
+    import threading
+    import time
+
+    from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
+    from airflow_provider_flyte.hooks.flyte import FlyteHook
+    from airflow_provider_flyte.phases import airflow_abort_cause
+
+    hook = FlyteHook("flyte_conn")
+    hook.launch(hook.resolve_launch_plan("flytesnacks", "development", "simple.sleepy_wf"), "deadline-kept",
+                {"seconds": 30.0}, LaunchOptions())
+    lists_before = flyte_admin.rpc_counts.get("ListExecutions", 0)
+    killed_at: list[float] = []
+
+    def kill_while_try_two_is_deferred() -> None:
+        deadline = time.monotonic() + 60
+        while flyte_admin.rpc_counts.get("ListExecutions", 0) == lists_before and time.monotonic() < deadline:
+            time.sleep(0.05)  # only the trigger lists executions: try 2 is deferred now
+        time.sleep(3)
+        killed_at.append(time.time())
+        hook.terminate("flytesnacks", "development", "deadline-kept", airflow_abort_cause("task try 1 was stopped"))
+
+    killer = threading.Thread(target=kill_while_try_two_is_deferred)
+    killer.start()
+    run = run_dag(single_launch_dag(
+        "deadline_kept", "simple.sleepy_wf", {"seconds": 30.0}, execution_name="deadline-kept", deferrable=True,
+        timeout=6, retries=1, retry_delay=timedelta(0), pre_execute=_fail_first_try,
+    ))
+    killer.join()
+
+    assert run.state == "failed"
+    assert "FlyteWaitTimeout" in "".join(capfd.readouterr())
+    successor = flyte_admin.wait_for_phase("deadline-kept-r2", {Phase.ABORTED}, timeout=30)
+    assert "timed out after 6s" in successor.closure.abort_metadata.cause
+    # The successor got what was left of the try's 6 s (about 3 s), not 6 s of its own.
+    aborted_after = successor.closure.updated_at.ToDatetime(tzinfo=datetime.timezone.utc).timestamp() - killed_at[0]
+    assert aborted_after < 5.5

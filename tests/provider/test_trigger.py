@@ -8,15 +8,16 @@ import time
 
 import pytest
 
+from airflow_provider_flyte.exceptions import FlyteProviderError
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.triggers.flyte import (
     FlyteExecutionTrigger,
     FlyteTriggerEvent,
 )
+from tests.waiting import Phase
 from tests.provider.dags import launch_directly
 
 P, D = "flytesnacks", "development"
-RUNNING, ABORTED = 2, 7
 
 
 
@@ -34,7 +35,7 @@ def test_kwargs_are_identifiers_and_numbers_only():
 
 
 def test_unserialisable_kwargs_are_refused_before_deferring():
-    with pytest.raises(Exception, match="poll_interval"):
+    with pytest.raises(FlyteProviderError, match="Trigger argument .poll_interval. must be a string or number, got object"):
         FlyteExecutionTrigger("flyte_conn", P, D, "n", poll_interval=object())  # type: ignore[arg-type]
 
 
@@ -78,11 +79,11 @@ async def test_missing_execution_is_an_error_event(flyte_conn):
 @pytest.mark.asyncio
 async def test_on_kill_terminates_the_execution(flyte_conn, flyte_admin):
     name = launch_directly("trigger-kill", "simple.sleepy_wf", {"seconds": 30.0})
-    flyte_admin.wait_for_phase(name, {RUNNING}, timeout=30)
+    flyte_admin.wait_for_phase(name, {Phase.RUNNING}, timeout=30)
 
     await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="marked failed in the Airflow UI").on_kill()
 
-    execution = flyte_admin.wait_for_phase(name, {ABORTED}, timeout=30)
+    execution = flyte_admin.wait_for_phase(name, {Phase.ABORTED}, timeout=30)
     assert execution.closure.abort_metadata.cause == "marked failed in the Airflow UI"
 
 
@@ -92,17 +93,17 @@ async def test_on_kill_without_a_cause_leaves_the_execution_running(flyte_conn, 
 
     await FlyteExecutionTrigger("flyte_conn", P, D, name).on_kill()
 
-    assert flyte_admin.wait_for_phase(name, {4}, timeout=30).closure.phase == 4
+    assert flyte_admin.wait_for_phase(name, {Phase.SUCCEEDED}, timeout=30).closure.phase == Phase.SUCCEEDED
 
 
 @pytest.mark.asyncio
 async def test_on_kill_after_the_execution_finished_is_harmless(flyte_conn, flyte_admin):
     name = launch_directly("trigger-kill-late", "simple.double_wf", {"x": 1})
-    flyte_admin.wait_for_phase(name, {4}, timeout=30)
+    flyte_admin.wait_for_phase(name, {Phase.SUCCEEDED}, timeout=30)
 
     await FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="late").on_kill()
 
-    assert flyte_admin.get_execution(name).closure.phase == 4
+    assert flyte_admin.get_execution(name).closure.phase == Phase.SUCCEEDED
 
 
 @pytest.mark.asyncio
@@ -177,14 +178,14 @@ async def test_a_trigger_row_written_by_1_0_0_dev0_resumes_after_an_upgrade(airf
 async def test_on_kill_finishes_terminating_when_airflow_cancels_it_again(flyte_conn, flyte_admin):
     # Airflow 3.3 re-sends the cancel on every triggerer sync until the trigger is gone.
     name = launch_directly("trigger-kill-recancelled", "simple.sleepy_wf", {"seconds": 30.0})
-    flyte_admin.wait_for_phase(name, {RUNNING}, timeout=30)
+    flyte_admin.wait_for_phase(name, {Phase.RUNNING}, timeout=30)
     flyte_admin.faults.add_latency("TerminateExecution", 1.0)
     try:
         on_kill = asyncio.ensure_future(FlyteExecutionTrigger("flyte_conn", P, D, name, kill_cause="re-cancelled").on_kill())
         await asyncio.sleep(0.3)
         on_kill.cancel()
 
-        execution = await asyncio.to_thread(flyte_admin.wait_for_phase, name, {ABORTED}, 30)
+        execution = await asyncio.to_thread(flyte_admin.wait_for_phase, name, {Phase.ABORTED}, 30)
     finally:
         flyte_admin.faults.add_latency("TerminateExecution", 0)
     assert execution.closure.abort_metadata.cause == "re-cancelled"

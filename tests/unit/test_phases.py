@@ -9,7 +9,7 @@ from airflow_provider_flyte.exceptions import (
     FlyteExecutionAborted,
     FlyteExecutionFailed,
     FlyteExecutionTimedOut,
-    FlyteProviderError,
+    raise_for_outcome,
 )
 from airflow_provider_flyte.phases import PHASE_OUTCOMES, ExecutionState, Outcome
 
@@ -35,29 +35,29 @@ def test_transitional_phases_keep_waiting(phase):
 
 
 def test_succeeded_raises_nothing():
-    state("SUCCEEDED").raise_for_outcome()
+    raise_for_outcome(state("SUCCEEDED"))
 
 
 def test_failed_raises_with_the_flyte_error_and_url():
     with pytest.raises(FlyteExecutionFailed) as err:
-        state("FAILED", error_code="USER:ValueError", error_kind="USER", error_message="boom", url="http://c/x").raise_for_outcome()
+        raise_for_outcome(state("FAILED", error_code="USER:ValueError", error_kind="USER", error_message="boom", url="http://c/x"))
     assert "USER:ValueError" in str(err.value) and "boom" in str(err.value) and "http://c/x" in str(err.value)
 
 
 def test_timed_out_raises_its_own_exception():
     with pytest.raises(FlyteExecutionTimedOut):
-        state("TIMED_OUT").raise_for_outcome()
+        raise_for_outcome(state("TIMED_OUT"))
 
 
 def test_aborted_is_not_retried_and_names_who_aborted():
     with pytest.raises(FlyteExecutionAborted) as err:
-        state("ABORTED", abort_cause="stop it", abort_principal="alice").raise_for_outcome()
+        raise_for_outcome(state("ABORTED", abort_cause="stop it", abort_principal="alice"))
     assert isinstance(err.value, AirflowFailException)
     assert "alice" in str(err.value) and "stop it" in str(err.value)
 
 
 def test_unknown_phase_is_an_error_not_a_wait():
-    with pytest.raises(FlyteProviderError, match="Unknown Flyte execution phase"):
+    with pytest.raises(ValueError, match="Unknown Flyte execution phase"):
         state("EXPLODED").outcome
 
 
@@ -71,7 +71,7 @@ def test_state_round_trips_through_a_dict():
     [None, [], {"project": "p"}, {**state("RUNNING").to_dict(), "extra": 1}, {**state("RUNNING").to_dict(), "phase": "NOPE"}],
 )
 def test_malformed_state_payloads_are_refused(payload):
-    with pytest.raises(FlyteProviderError):
+    with pytest.raises(ValueError):
         ExecutionState.from_dict(payload)
 
 

@@ -29,6 +29,7 @@ def test_a_terminal_event_round_trips():
         {"status": "timeout", "state": None, "message": ""},
         {"status": "terminal", "state": {**DONE.to_dict(), "phase": "DONE"}, "message": ""},
         {"status": "terminal", "state": DONE.to_dict(), "message": "", "extra": 1},
+        {"status": "terminal", "state": DONE.to_dict(), "message": "", "deadline": "soon"},
     ],
 )
 def test_malformed_events_are_refused(payload):
@@ -43,3 +44,13 @@ def test_an_event_about_another_execution_is_refused():
 
 def test_an_event_about_the_expected_execution_is_accepted():
     assert FlyteTriggerEvent.parse(FlyteTriggerEvent("terminal", DONE).payload(), ["p", "d", "n"]).state == DONE
+
+
+def test_an_event_carries_the_waits_deadline():
+    event = FlyteTriggerEvent("timeout", RUNNING, "the wait's deadline passed", deadline=1795000000.5)
+    assert FlyteTriggerEvent.parse(event.payload()).deadline == 1795000000.5
+
+
+def test_an_event_written_by_1_0_0_dev0_still_parses():
+    old = {"status": "terminal", "state": DONE.to_dict(), "message": ""}
+    assert FlyteTriggerEvent.parse(old) == FlyteTriggerEvent("terminal", DONE)

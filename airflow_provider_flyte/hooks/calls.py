@@ -1,0 +1,64 @@
+"""The FlyteAdmin calls the provider makes, each defined once for the blocking and asyncio clients.
+
+A call is its RPC, its request, the answers that are outcomes rather than errors (NOT_FOUND for
+"no such execution"...) and how its answer is read. ``FlyteHook`` runs calls on the blocking
+client of a worker, its ``a``-methods and the triggerer's watcher on the shared asyncio client:
+the same request and the same reading, with only the ``await`` between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+
+from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
+from airflow_provider_flyte.phases import ExecutionState
+
+if TYPE_CHECKING:
+    from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
+
+T = TypeVar("T")
+
+
+def _as_is(answer: Any) -> Any:
+    return answer
+
+
+@dataclass(frozen=True)
+class AdminCall(Generic[T]):
+    method: str
+    request: Any
+    unless: tuple[str, ...] = ()
+    read: Callable[[Any], T] = field(default=_as_is)
+
+    def run(self, client: AdminClient, **budget: Any) -> T:
+        """``budget``: ``timeout`` / ``retries`` for this call instead of the connection's."""
+        return self.read(client.call_unless(self.method, self.request, *self.unless, **budget))
+
+    async def arun(self, client: AsyncAdminClient, **budget: Any) -> T:
+        return self.read(await client.call_unless(self.method, self.request, *self.unless, **budget))
+
+
+def find_execution(config: FlyteConnectionConfig, project: str, domain: str, name: str) -> AdminCall[ExecutionState | None]:
+    """The execution's state, or None when FlyteAdmin has no execution by that name."""
+    from airflow_provider_flyte.hooks import admin_messages as m
+
+    url = config.execution_url(project, domain, name)
+    return AdminCall(
+        "GetExecution",
+        m.execution_request(project, domain, name),
+        ("NOT_FOUND",),
+        lambda execution: None if execution is None else m.state_from_execution(execution, url),
+    )
+
+
+def terminate(project: str, domain: str, name: str, cause: str) -> AdminCall[bool]:
+    """Abort; False when the execution had already finished (or never started)."""
+    from airflow_provider_flyte.hooks import admin_messages as m
+
+    return AdminCall(
+        "TerminateExecution",
+        m.terminate_request(project, domain, name, cause),
+        ("FAILED_PRECONDITION", "NOT_FOUND"),
+        lambda answer: answer is not None,
+    )

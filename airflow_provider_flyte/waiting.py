@@ -1,0 +1,177 @@
+"""One way to wait for a Flyte execution.
+
+The operator (blocking and deferred), the sensor (poke, reschedule and deferred) and the trigger
+wait the same way, defined here: when to ask again (``polling``), that a FlyteAdmin outage is
+waited out instead of failing a task whose execution still runs, how a terminal phase becomes
+the task's outcome (``phases``, ``exceptions``), one absolute deadline per try, and what a
+trigger event says when the task resumes. In the triggerer the asking is the shared watcher's
+(``watcher/``), which follows the same schedule. What differs stays in each task's own file:
+the operator launches, recovers and terminates on its timeout; the sensor never terminates and
+may skip.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError, raise_for_outcome
+from airflow_provider_flyte.hooks.flyte import FlyteHook
+from airflow_provider_flyte.phases import ExecutionState
+from airflow_provider_flyte.polling import PollPolicy
+
+if TYPE_CHECKING:
+    import logging
+
+    from airflow.sdk import Context
+
+EVENT_STATUSES = ("terminal", "timeout", "error")
+_REQUIRED_KEYS = {"status", "state", "message"}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A wall-clock deadline (seconds since the epoch), or none.
+
+    Absolute, so it means the same after a deferral, a triggerer restart or the recovery of a
+    successor execution: a try's ``timeout`` is counted once, from when the try began waiting.
+    """
+
+    at: float | None = None
+
+    @classmethod
+    def after(cls, seconds: float | None) -> Deadline:
+        return cls(None if seconds is None else time.time() + seconds)
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else max(0.0, self.at - time.time())
+
+    @property
+    def passed(self) -> bool:
+        return self.at is not None and time.time() >= self.at
+
+
+class FlyteWaiter:
+    """What the operator and the sensor share: their hook, and where their executions live."""
+
+    flyte_conn_id: str
+    project: str | None
+    domain: str | None
+
+    @cached_property
+    def hook(self) -> FlyteHook:
+        return FlyteHook(flyte_conn_id=self.flyte_conn_id)
+
+    def _where(self) -> tuple[str, str]:
+        return self.hook.project_domain(self.project, self.domain)
+
+
+def observe(hook: FlyteHook, project: str, domain: str, name: str, log: logging.Logger) -> ExecutionState | None:
+    """The execution's state now, or None while FlyteAdmin is unreachable (an outage that outlasts
+    the client's retries is waited out). Raises ``FlyteWaitError`` if there is no such execution."""
+    from airflow_provider_flyte.hooks.retry import is_transient
+
+    try:
+        state = hook.find_execution(project, domain, name)
+    except Exception as err:
+        if not is_transient("GetExecution", err):
+            raise
+        log.warning("FlyteAdmin unreachable while waiting for %s (%s); will ask again", name, err)
+        return None
+    if state is None:
+        raise FlyteWaitError(f"Flyte execution {project}/{domain}/{name} does not exist")
+    return state
+
+
+def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: Deadline, log: logging.Logger) -> ExecutionState:
+    """Poll until the execution ends or the deadline passes; the last state seen either way."""
+    started = time.monotonic()
+    while not state.is_terminal and not deadline.passed:
+        pause = policy.interval(time.monotonic() - started)
+        remaining = deadline.remaining()
+        time.sleep(pause if remaining is None else min(pause, remaining))
+        seen = observe(hook, state.project, state.domain, state.name, log)
+        if seen is not None:
+            if seen.phase != state.phase:
+                log.info("%s", seen.describe())
+            state = seen
+    return state
+
+
+def conclude(state: ExecutionState, log: logging.Logger) -> None:
+    """Return when the execution SUCCEEDED; otherwise raise what ended it. The exception carries
+    the Flyte error or abort cause, so the state is not logged as well (it would appear twice)."""
+    raise_for_outcome(state)
+    log.info("%s", state.describe())
+
+
+def push_outputs(context: Context, hook: FlyteHook, state: ExecutionState) -> None:
+    context["ti"].xcom_push(key="outputs", value=hook.get_outputs(state.project, state.domain, state.name))
+
+
+@dataclass(frozen=True)
+class FlyteTriggerEvent:
+    """A validated trigger payload: what the operator and the sensor resume from.
+
+    It repeats the wait's ``deadline``: the task also gets it through ``defer(kwargs=...)``, but
+    ``dag.test()`` drops those kwargs when it runs a trigger inline. Events written by 1.0.0.dev0
+    have no deadline and still parse.
+    """
+
+    status: str
+    state: ExecutionState | None
+    message: str = ""
+    deadline: float | None = None
+
+    def payload(self) -> dict[str, Any]:
+        state = self.state.to_dict() if self.state else None
+        return {"status": self.status, "state": state, "message": self.message, "deadline": self.deadline}
+
+    @classmethod
+    def parse(cls, event: Any, expected: Sequence[str] | None = None) -> FlyteTriggerEvent:
+        """Refuse any event we did not make: a malformed one must never read as success.
+
+        ``expected`` (project, domain, name) is the execution the task deferred on; an event about
+        any other execution is refused too.
+        """
+        if not isinstance(event, Mapping) or not _REQUIRED_KEYS <= set(event) <= _REQUIRED_KEYS | {"deadline"}:
+            raise FlyteProviderError(f"Malformed Flyte trigger event: {event!r}")
+        deadline = event.get("deadline")
+        if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, (int, float))):
+            raise FlyteProviderError(f"Flyte trigger event deadline must be a number or null, got {deadline!r}")
+        status = event["status"]
+        if status not in EVENT_STATUSES:
+            raise FlyteProviderError(f"Flyte trigger event status must be one of {EVENT_STATUSES}, got {status!r}")
+        try:
+            state = ExecutionState.from_dict(event["state"]) if event["state"] is not None else None
+        except ValueError as err:
+            raise FlyteProviderError(f"Malformed Flyte trigger event: {err}") from None
+        if status == "terminal" and (state is None or not state.is_terminal):
+            raise FlyteProviderError(f"Flyte trigger event claims a terminal state but carries {event['state']!r}")
+        if status == "timeout" and state is None:
+            raise FlyteProviderError("Flyte trigger timeout event carries no execution state")
+        if expected is not None and state is not None and [state.project, state.domain, state.name] != list(expected):
+            raise FlyteProviderError(
+                f"Flyte trigger event is about {state.project}/{state.domain}/{state.name}, "
+                f"but this task waits for {'/'.join(expected)}"
+            )
+        return cls(status=status, state=state, message=str(event["message"]), deadline=deadline)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    state: ExecutionState
+    deadline_passed: bool
+    deadline: Deadline
+
+
+def resume(event: Any, expected: Sequence[str] | None, deadline: float | None) -> Resumed:
+    """What a trigger event tells the task that deferred: the execution's state, whether the
+    wait's deadline passed first, and that deadline (``deadline`` as the task deferred with it,
+    else the event's). An error event (no such execution, access refused) raises."""
+    parsed = FlyteTriggerEvent.parse(event, expected)
+    if parsed.status == "error" or parsed.state is None:
+        raise FlyteWaitError(parsed.message)
+    return Resumed(parsed.state, parsed.status == "timeout", Deadline(deadline if deadline is not None else parsed.deadline))
