@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.waiting import Phase
 from tests.airflow_runs import run_dag, task_instance, xcom
 
 
@@ -12,7 +13,7 @@ def test_example_dag_trains_on_flyte_and_gates_on_the_typed_metrics(airflow_db, 
 
     assert run.state == "success"
     name = xcom(run, "train_model")
-    assert flyte_admin.get_execution(name).closure.phase == 4  # SUCCEEDED
+    assert flyte_admin.get_execution(name).closure.phase == Phase.SUCCEEDED
     metrics = xcom(run, "train_model", key="outputs")["o0"]
     assert metrics["accuracy"] >= 0.9
     assert metrics["n_train"] + metrics["n_test"] == 150

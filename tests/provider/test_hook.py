@@ -7,6 +7,7 @@ import pytest
 from airflow_provider_flyte.exceptions import FlyteEntityNotFound, FlyteInputError
 from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 from airflow_provider_flyte.hooks.flyte import FlyteHook
+from tests.waiting import Phase
 
 P, D = "flytesnacks", "development"
 
@@ -99,7 +100,7 @@ def test_spec_options_reach_flyteadmin(hook, flyte_admin):
 def test_terminating_a_finished_execution_is_not_an_error(hook, flyte_admin):
     target = hook.resolve_launch_plan(P, D, "simple.double_wf")
     hook.launch(target, "finished-then-terminated", {"x": 1}, LaunchOptions())
-    flyte_admin.wait_for_phase("finished-then-terminated", {4}, timeout=60)
+    flyte_admin.wait_for_phase("finished-then-terminated", {Phase.SUCCEEDED}, timeout=60)
     assert hook.terminate(P, D, "finished-then-terminated", "late") is False
 
 
@@ -122,4 +123,4 @@ def test_an_integer_is_accepted_for_a_float_input(hook, flyte_admin):
     target = hook.resolve_launch_plan(P, D, "simple.sleepy_wf")
     hook.launch(target, "int-for-float", {"seconds": 1}, LaunchOptions())
 
-    assert flyte_admin.wait_for_phase("int-for-float", {4}, timeout=30).closure.phase == 4
+    assert flyte_admin.wait_for_phase("int-for-float", {Phase.SUCCEEDED}, timeout=30).closure.phase == Phase.SUCCEEDED

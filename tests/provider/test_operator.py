@@ -6,15 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 from airflow_provider_flyte.naming import execution_name
+from tests.waiting import Phase, running_execution
 from tests.airflow_runs import run_dag, task_instance, xcom
 from tests.conftest import REPO
 from tests.provider.dags import single_launch_dag
 
-SUCCEEDED, FAILED, ABORTED, TIMED_OUT = 4, 6, 7, 8
 
 
 def test_operator_returns_the_deterministic_execution_name_as_xcom(airflow_db, flyte_conn, flyte_admin):
@@ -23,7 +22,7 @@ def test_operator_returns_the_deterministic_execution_name_as_xcom(airflow_db, f
     assert run.state == "success"
     name = xcom(run, "launch")
     assert name == execution_name("op_xcom", run.run_id, "launch", -1)
-    assert flyte_admin.get_execution(name).closure.phase == SUCCEEDED
+    assert flyte_admin.get_execution(name).closure.phase == Phase.SUCCEEDED
 
 
 def test_operator_pushes_outputs_as_json_values(airflow_db, flyte_conn):
@@ -45,7 +44,7 @@ def test_failed_execution_fails_the_task_with_the_flyte_error(airflow_db, flyte_
     assert task_instance(run, "launch").state == "failed"
     name = execution_name("op_fails", run.run_id, "launch", -1)
     execution = flyte_admin.get_execution(name)
-    assert execution.closure.phase == FAILED
+    assert execution.closure.phase == Phase.FAILED
     assert "bad batch 17" in execution.closure.error.message
     task_log = "".join(capfd.readouterr())
     assert "FlyteExecutionFailed" in task_log and "bad batch 17" in task_log and "kind=USER" in task_log
@@ -60,7 +59,7 @@ def test_task_timeout_terminates_the_execution_through_on_kill(airflow_db, flyte
 
     assert run.state == "failed"
     name = execution_name("op_exec_timeout", run.run_id, "launch", -1)
-    execution = flyte_admin.wait_for_phase(name, {ABORTED}, timeout=30)
+    execution = flyte_admin.wait_for_phase(name, {Phase.ABORTED}, timeout=30)
     assert "op_exec_timeout.launch" in execution.closure.abort_metadata.cause
 
 
@@ -75,18 +74,11 @@ def test_sigterm_to_the_task_process_aborts_the_flyte_execution(airflow_db, flyt
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        running = []
-        while not running and time.monotonic() < deadline:
-            running = [
-                e for e in flyte_admin.executions() if e.id.name.startswith("af-op-sigterm") and e.closure.phase == 2
-            ]
-            time.sleep(0.2)
-        assert running, "the execution never started"
+        running = running_execution(flyte_admin, lambda name: name.startswith("af-op-sigterm"))
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    execution = flyte_admin.wait_for_phase(running[0].id.name, {ABORTED}, timeout=30)
+    execution = flyte_admin.wait_for_phase(running.id.name, {Phase.ABORTED}, timeout=30)
     assert "op_sigterm.launch" in execution.closure.abort_metadata.cause
     assert "DAG RUN STATE failed" in out

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from airflow.sdk import DAG
 
 from airflow_provider_flyte.naming import execution_name
 from airflow_provider_flyte.operators.flyte import FlyteOperator
+from tests.waiting import Phase, when_running
 from tests.airflow_runs import run_dag, xcom
 from tests.provider.dags import START, single_launch_dag
 
@@ -26,23 +26,20 @@ def test_console_link_is_stored_for_the_execution(airflow_db, flyte_conn, flyte_
 def test_console_link_is_visible_while_the_task_is_still_waiting(airflow_db, flyte_conn, flyte_admin):
     seen: list[str] = []
 
-    def watch_link_while_running() -> None:
+    def read_link(_execution) -> None:
         from airflow.models.xcom import XComModel
         from airflow.utils.session import create_session
 
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not seen:
-            if any(e.id.name == "link-while-waiting" and e.closure.phase == 2 for e in flyte_admin.executions()):
-                with create_session() as session:
-                    row = session.query(XComModel).filter_by(dag_id="op_link_early", key="_link_FlyteExecutionLink").first()
-                    if row is not None:
-                        seen.append(XComModel.deserialize_value(row))
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:  # pushed right after launching
+            with create_session() as session:
+                row = session.query(XComModel).filter_by(dag_id="op_link_early", key="_link_FlyteExecutionLink").first()
+                if row is not None:
+                    seen.append(XComModel.deserialize_value(row))
             time.sleep(0.1)
 
-    watcher = threading.Thread(target=watch_link_while_running)
-    watcher.start()
-    run_dag(single_launch_dag("op_link_early", "simple.sleepy_wf", {"seconds": 3.0}, execution_name="link-while-waiting"))
-    watcher.join()
+    with when_running(flyte_admin, "link-while-waiting", read_link):
+        run_dag(single_launch_dag("op_link_early", "simple.sleepy_wf", {"seconds": 3.0}, execution_name="link-while-waiting"))
 
     assert seen and seen[0].endswith("/executions/link-while-waiting")
 
@@ -108,29 +105,32 @@ def test_deferrable_operator_fails_on_a_failed_execution(airflow_db, flyte_conn,
     assert "FlyteExecutionFailed" in log and "deferred boom" in log
 
 
-def test_deferrable_operator_timeout_terminates_the_execution(airflow_db, flyte_conn, flyte_admin):
+def test_deferrable_operator_timeout_terminates_the_execution(airflow_db, flyte_conn, flyte_admin, capfd):
     run = run_dag(
         single_launch_dag("op_deferred_timeout", "simple.sleepy_wf", {"seconds": 60.0}, deferrable=True, timeout=2,
                           execution_name="deferred-timeout")
     )
 
     assert run.state == "failed"
-    flyte_admin.wait_for_phase("deferred-timeout", {7}, timeout=30)
+    assert "FlyteWaitTimeout" in "".join(capfd.readouterr())
+    execution = flyte_admin.wait_for_phase("deferred-timeout", {Phase.ABORTED}, timeout=30)
+    assert "timed out after 2s" in execution.closure.abort_metadata.cause
 
 
 def test_fire_and_forget_returns_before_the_execution_ends(airflow_db, flyte_conn, flyte_admin):
     run = run_dag(single_launch_dag("op_no_wait", "simple.sleepy_wf", {"seconds": 3.0}, wait_for_termination=False))
 
     assert run.state == "success"
-    assert flyte_admin.get_execution(xcom(run, "launch")).closure.phase in (0, 1, 2)
+    assert flyte_admin.get_execution(xcom(run, "launch")).closure.phase in (Phase.UNDEFINED, Phase.QUEUED, Phase.RUNNING)
     assert xcom(run, "launch", key="outputs") is None
 
 
-def test_a_static_execution_name_is_not_adopted_by_the_next_run(airflow_db, flyte_conn, flyte_admin):
+def test_a_static_execution_name_is_not_adopted_by_the_next_run(airflow_db, flyte_conn, flyte_admin, capfd):
     first = run_dag(single_launch_dag("op_static_name", "simple.double_wf", {"x": 1}, execution_name="static-name"))
     second = run_dag(single_launch_dag("op_static_name", "simple.double_wf", {"x": 1}, execution_name="static-name"))
 
     assert first.state == "success" and second.state == "failed"
+    assert "Flyte execution 'static-name' belongs to another task instance" in "".join(capfd.readouterr())
     assert xcom(second, "launch", key="outputs") is None
 
 

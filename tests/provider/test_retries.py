@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import grpc
@@ -11,12 +10,12 @@ import pytest
 from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger, FlyteTriggerEvent
+from tests.waiting import Phase, when_running
 from tests.airflow_runs import run_dag, xcom
 from tests.conftest import connection_json
 from tests.provider.dags import single_launch_dag
 
 P, D = "flytesnacks", "development"
-SUCCEEDED = 4
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def hook(flyte_admin, flyte_conn, monkeypatch) -> FlyteHook:
 def done_execution(flyte_admin, flyte_conn) -> str:
     hook = FlyteHook("flyte_conn")
     hook.launch(hook.resolve_launch_plan(P, D, "simple.double_wf"), "retry-target", {"x": 1}, LaunchOptions())
-    flyte_admin.wait_for_phase("retry-target", {SUCCEEDED}, timeout=30)
+    flyte_admin.wait_for_phase("retry-target", {Phase.SUCCEEDED}, timeout=30)
     return "retry-target"
 
 
@@ -116,18 +115,8 @@ def test_a_lost_create_response_leaves_exactly_one_execution(airflow_db, flyte_c
 def test_an_admin_outage_during_a_blocking_wait_does_not_fail_the_task(airflow_db, flyte_conn, flyte_admin, faults):
     dag = single_launch_dag("outage_wait", "simple.sleepy_wf", {"seconds": 3.0}, poll_interval=0.5)
 
-    def outage_once_running() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if any(e.id.name.startswith("af-outage-wait") and e.closure.phase == 2 for e in flyte_admin.executions()):
-                faults.outage(4)
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=outage_once_running)
-    thread.start()
-    run = run_dag(dag)
-    thread.join()
+    with when_running(flyte_admin, lambda name: name.startswith("af-outage-wait"), lambda _: faults.outage(4)):
+        run = run_dag(dag)
 
     assert run.state == "success"
     assert xcom(run, "launch", key="outputs") == {"o0": 3.0}

@@ -56,10 +56,12 @@ def test_soft_fail_skips_instead_of_failing(airflow_db, flyte_conn):
     assert task_instance(run, "sense").state == "skipped"
 
 
-def test_missing_execution_fails_the_sensor(airflow_db, flyte_conn):
+def test_missing_execution_fails_the_sensor(airflow_db, flyte_conn, capfd):
     run = run_dag(sensor_dag("sensor_missing", "no-such-execution"))
 
     assert task_instance(run, "sense").state == "failed"
+    log = "".join(capfd.readouterr())
+    assert "FlyteWaitError" in log and "flytesnacks/development/no-such-execution does not exist" in log
 
 
 def test_classic_operator_then_sensor_dag_as_in_0_0_5(airflow_db, flyte_conn):
