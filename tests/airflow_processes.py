@@ -111,9 +111,11 @@ class Process:
 
     def stop(self, sig: int = signals.SIGTERM, grace: float = 20.0) -> None:
         """Signal the group and wait; whatever is left after ``grace`` gets SIGKILL."""
-        if sig == signals.SIGKILL:
-            grace = 0.0
         self.signal(sig)
+        self.reap(0.0 if sig == signals.SIGKILL else grace)
+
+    def reap(self, grace: float) -> None:
+        """Wait up to ``grace`` for the process to exit, then SIGKILL whatever is left of its group."""
         try:
             self.popen.wait(grace)
         except subprocess.TimeoutExpired:
@@ -245,9 +247,13 @@ class Airflow:
         if dead:
             raise AssertionError(f"Airflow processes exited: {dead}")
 
-    def stop_all(self) -> None:
+    def stop_all(self, sig: int = signals.SIGTERM, grace: float = 20.0) -> None:
+        """Signal every process at once, then reap each (SIGKILL after ``grace`` in all)."""
         for process in self.processes.values():
-            process.stop()
+            process.signal(sig)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            process.reap(max(0.0, deadline - time.monotonic()))
 
     def diagnostics(self, lines: int = 40) -> str:
         return "\n".join(p.tail(lines) for p in [*self.retired, *self.processes.values()])
@@ -323,6 +329,11 @@ class Airflow:
 
     def trigger_dag(self, dag_id: str, run_id: str, conf: dict | None = None) -> dict:
         return self.trigger(run_id, dag_id=dag_id, conf=conf or {})
+
+    def dag_runs(self, dag_id: str = "~", states: Iterable[str] = ()) -> list[dict]:
+        """Runs of ``dag_id`` (``~``: of every DAG), only those in ``states`` if given, newest first."""
+        query = [("order_by", "-id"), ("limit", 100), *(("state", s) for s in states)]
+        return self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?" + urllib.parse.urlencode(query))["dag_runs"]
 
     def dag_run(self, run_id: str, *, dag_id: str | None = None) -> dict | None:
         return self.get_or_none(f"/api/v2/dags/{self._dag(dag_id)}/dagRuns/{_q(run_id)}")
