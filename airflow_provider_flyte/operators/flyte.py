@@ -41,6 +41,8 @@ from airflow_provider_flyte.phases import (
     airflow_abort_cause,
 )
 from airflow_provider_flyte.polling import PollPolicy
+from airflow_provider_flyte.stopping.records import XCOM_KEY as OWNED_EXECUTION_XCOM
+from airflow_provider_flyte.stopping.records import OwnedExecution, stop_cause
 from airflow_provider_flyte.waiting import Deadline
 
 if TYPE_CHECKING:
@@ -245,8 +247,18 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
 
     def _track(self, context: Context, state: ExecutionState) -> None:
         """From now on, on_kill terminates this execution and the console link points at it."""
-        self._watching = (state.project, state.domain, state.name)
+        self._claim(context, state.project, state.domain, state.name)
         FlyteExecutionLink.persist(context, state.url)
+
+    def _claim(self, context: Context, project: str, domain: str, name: str) -> None:
+        """Before an execution is created or waited for: this task instance owns it, so killing
+        the task (``on_kill``) or stopping it from Airflow (``stopping/``) terminates it."""
+        if self._watching == (project, domain, name):
+            return
+        self._watching = (project, domain, name)
+        if self.terminate_on_kill and self.wait_for_termination:
+            owned = OwnedExecution(self.flyte_conn_id, project, domain, name)
+            context["ti"].xcom_push(key=OWNED_EXECUTION_XCOM, value=owned.to_xcom())
 
     def _continue_from(self, context: Context, found: ExecutionState) -> ExecutionState:
         own_name = self._own_name(context)
@@ -256,7 +268,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         if reusable or found.name == own_name:
             self.log.info("Found %s from an earlier try; using it instead of launching", found.describe())
             return found
-        self._watching = (found.project, found.domain, own_name)
+        self._claim(context, found.project, found.domain, own_name)
         if self.recover_on_retry:
             self.log.info("Recovering %s as %s: nodes that succeeded will not run again", found.name, own_name)
             return self.hook.recover(found.project, found.domain, found.name, own_name)
@@ -273,7 +285,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
                 f"FlyteOperator {self.task_id!r}: inputs must render to a dict, got {type(self.inputs).__name__}: "
                 f"{self.inputs!r}"
             )
-        self._watching = (project, domain, name)
+        self._claim(context, project, domain, name)
         state = self.hook.launch(target, name, self.inputs, self._options(context))
         self.log.info("Launched %s as %s", target.describe(), state.describe())
         return state
@@ -312,7 +324,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
         ti = context["ti"]
-        kill_cause = airflow_abort_cause(f"task {ti.dag_id}.{ti.task_id} try {ti.try_number} (run {ti.run_id}) was stopped")
+        kill_cause = stop_cause(ti.dag_id, ti.task_id, ti.try_number, ti.run_id)
         self.defer(
             trigger=FlyteExecutionTrigger(
                 conn_id=self.flyte_conn_id,
