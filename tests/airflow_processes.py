@@ -24,6 +24,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ class Process:
         self.log_path = logs / f"{name}-{time.time_ns()}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - open while the process runs
         self.started = time.monotonic()
+        self.started_at = time.time()  # epoch seconds, to compare with the start_date of its Job row
         self.popen = subprocess.Popen(
             [str(BIN / "airflow"), *args],
             env=env,
@@ -188,6 +190,33 @@ class Airflow:
                 "import os, socket\n\n\n"
                 f"def hostname():\n    return os.environ.get({HOSTNAME_ENV!r}) or socket.getfqdn()\n"
             )
+
+    def wait_up(self, name: str, timeout: float = 120.0) -> dict | None:
+        """Wait until process ``name`` really serves: for a scheduler, dag-processor or triggerer, a
+        running Job of its type started after the process (a triggerer's by its name when started by
+        ``start_triggerer``), which is returned; for the api-server, an answer to ``/monitor/health``.
+        Health alone can be fooled by a killed predecessor's heartbeat, still fresh for 30 s."""
+        process = self.processes[name]
+        command = process.args[0]
+
+        def check() -> Any:
+            if not process.alive():
+                raise AssertionError(f"{name} exited ({process.popen.returncode}) while starting")
+            if command == "api-server":
+                return self.health()
+            hostname = process.env.get(HOSTNAME_ENV)
+            for job in self.jobs(_JOB_TYPES[command]):
+                started = job["start_date"] and _epoch(job["start_date"])
+                if (
+                    job["state"] == "running"
+                    and started
+                    and started >= process.started_at
+                    and (hostname is None or job["hostname"] == hostname)
+                ):
+                    return job
+            return None
+
+        return wait_for(f"{name} to be up", check, timeout)
 
     def triggerers(self) -> list[str]:
         """Names of the triggerer processes currently running."""
@@ -495,6 +524,13 @@ class Airflow:
         if not (task_id or self.task_id):
             raise ValueError("no task_id given and no default task")
         return task_id or self.task_id  # type: ignore[return-value]
+
+
+_JOB_TYPES = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def _q(part: str) -> str:

@@ -1,11 +1,13 @@
 """Fixtures of the deployment suite (see ``harness.py`` for the pieces and ``README.md`` here).
 
-Session scope, built once for every scenario: ``postgres`` (a PostgreSQL 15 server of our own),
-``admin`` (LocalFlyteAdmin with client-credentials auth and a state dir, in this process) and
-``airflow`` (migrated database, api-server, scheduler with LocalExecutor, dag-processor, one
-triggerer). Function scope: ``deployment``, which scenarios take: it checks every component is up
-and healthy first, and afterwards times the scenario, fails whatever runs it left unfinished and
-puts the topology back (extra processes stopped, dead or frozen ones restarted or thawed).
+Package scope, built once for every scenario module here and torn down when pytest leaves this
+folder (so nothing of it runs during the rest of ``make test``): ``postgres`` (a PostgreSQL 15
+server of our own), ``admin`` (LocalFlyteAdmin with client-credentials auth and a state dir, in this
+process) and ``airflow`` (migrated database, api-server, scheduler with LocalExecutor,
+dag-processor, one triggerer). Function scope: ``deployment``, which scenarios take: it checks every
+component is up and healthy first, and afterwards times the scenario, puts the topology back (extra
+processes stopped, dead or frozen ones restarted or thawed, each waited for) and marks failed
+whatever runs the scenario left unfinished.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from tests.deployment.harness import (
 from tests.deployment.postgres import start_postgres
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def postgres():
     started = time.monotonic()
     with start_postgres() as server:
@@ -38,7 +40,7 @@ def postgres():
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(tmp_path_factory):
     from airflow_provider_flyte.local_admin import ClientSecretAuth, LocalFlyteAdmin
 
@@ -54,7 +56,7 @@ def admin(tmp_path_factory):
         yield local
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def airflow(postgres, admin):
     started = time.monotonic()
     with start_airflow(postgres, admin) as cluster:
@@ -85,9 +87,12 @@ def _restore(airflow, baseline: dict[str, list[str]]) -> None:
         process.signal(signal.SIGCONT)  # a scenario may have frozen it with SIGSTOP
         if name not in baseline:
             airflow.stop(name)
-    airflow.ensure_running()
+    restarted = airflow.ensure_running()
     for name in baseline.keys() - airflow.processes.keys():
         airflow.start_again(name)
+        restarted.append(name)
+    for name in restarted:
+        airflow.wait_up(name)
     airflow.wait_healthy(timeout=120)
 
 

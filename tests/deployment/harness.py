@@ -193,7 +193,9 @@ def start_airflow(postgres: Postgres, admin: Any, database: str = "airflow", tri
             cluster.start("scheduler", "--skip-serve-logs")
             for _ in range(triggerers):
                 cluster.start_triggerer()
-            cluster.wait_healthy(timeout=180)
+            for name in list(cluster.processes):
+                cluster.wait_up(name, timeout=180)
+            cluster.wait_healthy(timeout=60)
             cluster.wait_for_dag(LOAD_DAG, timeout=120)
         yield cluster
     except BaseException:
