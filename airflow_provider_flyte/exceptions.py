@@ -32,6 +32,33 @@ class FlyteTokenEndpointUnavailable(FlyteConnectionError):
     """The identity provider answered 5xx/429: a transient fault, retried like UNAVAILABLE."""
 
 
+class FlyteAdminUnreachable(FlyteConnectionError):
+    """A connection whose FlyteAdmin never answered, and why: raised at once instead of retrying.
+
+    ``problem`` says what is wrong in words ("nothing listens on 127.0.0.1:30081", "the server
+    answered in plaintext"), ``fix`` the likely remedy; the gRPC (or socket) error is the
+    ``__cause__``. ``outage_possible`` is true when the same symptom is what a FlyteAdmin that is
+    down looks like (nothing listening, no answer, DNS failing for now): a wait treats those as
+    an outage to wait out, everything else (TLS against plaintext, an untrusted certificate, an
+    unknown host) as a mistake to report.
+    """
+
+    def __init__(self, conn_id: str, endpoint: str, problem: str, fix: str, *, outage_possible: bool = False) -> None:
+        self.conn_id = conn_id
+        self.endpoint = endpoint
+        self.problem = problem
+        self.fix = fix
+        self.outage_possible = outage_possible
+        super().__init__(f"Flyte connection {conn_id!r} cannot reach FlyteAdmin at {endpoint}: {problem}: {fix}")
+
+    def __reduce__(self):  # picklable with its keyword-only argument (Airflow may pickle exceptions)
+        return (_unreachable, (self.conn_id, self.endpoint, self.problem, self.fix, self.outage_possible))
+
+
+def _unreachable(conn_id: str, endpoint: str, problem: str, fix: str, outage_possible: bool) -> FlyteAdminUnreachable:
+    return FlyteAdminUnreachable(conn_id, endpoint, problem, fix, outage_possible=outage_possible)
+
+
 class _ExecutionEnded(AirflowException):
     def __init__(self, state: ExecutionState) -> None:
         self.state = state
@@ -42,7 +69,7 @@ class _ExecutionEnded(AirflowException):
 
 
 def state_message(state: ExecutionState) -> str:
-    parts = [state.describe()]
+    parts = [state.summary()]
     if state.error_code or state.error_message:
         kind = f" kind={state.error_kind}" if state.error_kind else ""
         parts.append(f"error code={state.error_code}{kind}: {state.error_message}")

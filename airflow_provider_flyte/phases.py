@@ -107,6 +107,9 @@ class ExecutionState:
         return state
 
     def describe(self) -> str:
-        return f"Flyte execution {self.project}/{self.domain}/{self.name} is {self.phase}" + (
-            f" ({self.url})" if self.url else ""
-        )
+        return f"Flyte execution {self.project}/{self.domain}/{self.name} is {self.phase}"
+
+    def summary(self, note: str = "") -> str:
+        """``describe()`` and ``note``, then the console URL last on the line: log viewers turn a
+        URL into a link up to the next space, so nothing may stick to its end."""
+        return f"{self.describe()}{note}" + (f" - console: {self.url}" if self.url else "")

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 EVENT_STATUSES = ("terminal", "timeout", "error")
+# A wait says it is still alive this often (hours of silence read as a hung task).
+PROGRESS_EVERY = 300.0
 _REQUIRED_KEYS = {"status", "state", "message"}
 
 
@@ -85,17 +87,45 @@ def observe(hook: FlyteHook, project: str, domain: str, name: str, log: logging.
     return state
 
 
+class Progress:
+    """What a wait tells the task log: each phase change once (the ending is ``conclude``'s to
+    tell), and while nothing changes, a line every ``PROGRESS_EVERY`` seconds."""
+
+    def __init__(self, log: logging.Logger, state: ExecutionState) -> None:
+        self._log = log
+        self._phase = state.phase
+        self._started = self._said = time.monotonic()
+
+    def seen(self, state: ExecutionState) -> None:
+        now = time.monotonic()
+        if state.is_terminal:
+            return
+        if state.phase != self._phase:
+            self._log.info("%s", state.summary())
+        elif now - self._said >= PROGRESS_EVERY:
+            self._log.info("%s", state.summary(f", still, after {_elapsed(now - self._started)} of waiting"))
+        else:
+            return
+        self._phase, self._said = state.phase, now
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: Deadline, log: logging.Logger) -> ExecutionState:
     """Poll until the execution ends or the deadline passes; the last state seen either way."""
     started = time.monotonic()
+    progress = Progress(log, state)
     while not state.is_terminal and not deadline.passed:
         pause = policy.interval(time.monotonic() - started)
         remaining = deadline.remaining()
         time.sleep(pause if remaining is None else min(pause, remaining))
         seen = observe(hook, state.project, state.domain, state.name, log)
         if seen is not None:
-            if seen.phase != state.phase:
-                log.info("%s", seen.describe())
+            progress.seen(seen)
             state = seen
     return state
 
@@ -104,7 +134,7 @@ def conclude(state: ExecutionState, log: logging.Logger) -> None:
     """Return when the execution SUCCEEDED; otherwise raise what ended it. The exception carries
     the Flyte error or abort cause, so the state is not logged as well (it would appear twice)."""
     raise_for_outcome(state)
-    log.info("%s", state.describe())
+    log.info("%s", state.summary())
 
 
 def push_outputs(context: Context, hook: FlyteHook, state: ExecutionState) -> None:

@@ -160,6 +160,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         self.recover_on_retry = recover_on_retry
         self.terminate_on_kill = terminate_on_kill
         self._watching: tuple[str, str, str] | None = None
+        self._stop_cause = ""
 
     @cached_property
     def _policy(self) -> PollPolicy:
@@ -255,7 +256,9 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         the task (``on_kill``) or stopping it from Airflow (``stopping/``) terminates it."""
         if self._watching == (project, domain, name):
             return
+        ti = context["ti"]
         self._watching = (project, domain, name)
+        self._stop_cause = stop_cause(ti.dag_id, ti.task_id, ti.try_number, ti.run_id)
         if self.terminate_on_kill and self.wait_for_termination:
             owned = OwnedExecution(self.flyte_conn_id, project, domain, name)
             context["ti"].xcom_push(key=OWNED_EXECUTION_XCOM, value=owned.to_xcom())
@@ -266,7 +269,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
             found.outcome is Outcome.ABORTED and not found.aborted_by_airflow
         )
         if reusable or found.name == own_name:
-            self.log.info("Found %s from an earlier try; using it instead of launching", found.describe())
+            self.log.info("Found from an earlier try, using it instead of launching: %s", found.summary())
             return found
         self._claim(context, found.project, found.domain, own_name)
         if self.recover_on_retry:
@@ -287,7 +290,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
             )
         self._claim(context, project, domain, name)
         state = self.hook.launch(target, name, self.inputs, self._options(context))
-        self.log.info("Launched %s as %s", target.describe(), state.describe())
+        self.log.info("Launched %s: %s", target.describe(), state.summary())
         return state
 
     # -- running --------------------------------------------------------------------------------
@@ -323,8 +326,6 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
     def _defer(self, context: Context, state: ExecutionState, deadline: Deadline) -> None:
         from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
-        ti = context["ti"]
-        kill_cause = stop_cause(ti.dag_id, ti.task_id, ti.try_number, ti.run_id)
         self.defer(
             trigger=FlyteExecutionTrigger(
                 conn_id=self.flyte_conn_id,
@@ -333,7 +334,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
                 name=state.name,
                 poll_interval=self.poll_interval,
                 deadline=deadline.at,
-                kill_cause=kill_cause if self.terminate_on_kill else "",
+                kill_cause=self._stop_cause if self.terminate_on_kill else "",
             ),
             method_name="execute_complete",
             kwargs={"expected": [state.project, state.domain, state.name], "deadline": deadline.at},
@@ -357,7 +358,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         """The operator's timeout expired: terminate, unless the execution finished meanwhile."""
         cause = airflow_abort_cause(f"task {self.dag_id}.{self.task_id} timed out after {self.timeout}s")
         if self.hook.terminate(state.project, state.domain, state.name, cause):
-            raise FlyteWaitTimeout(f"{state.describe()}; timeout of {self.timeout}s expired, terminating it")
+            raise FlyteWaitTimeout(state.summary(f"; timeout of {self.timeout}s expired, terminating it"))
         return self.hook.get_execution(state.project, state.domain, state.name)
 
     def _finish(self, context: Context, state: ExecutionState) -> str:
@@ -372,6 +373,5 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         if not (self.terminate_on_kill and self._watching):
             return
         project, domain, name = self._watching
-        cause = airflow_abort_cause(f"task {self.dag_id}.{self.task_id} was killed")
-        if self.hook.terminate(project, domain, name, cause):
+        if self.hook.terminate(project, domain, name, self._stop_cause):
             self.log.info("Terminated Flyte execution %s/%s/%s", project, domain, name)

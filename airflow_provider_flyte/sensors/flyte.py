@@ -78,7 +78,7 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
         state = waiting.observe(self.hook, project, domain, self.execution_name, self.log)
         if state is None:
             return False
-        self.log.info("%s", state.describe())
+        self.log.info("%s", state.summary())
         if not state.is_terminal:
             return False
         self._conclude(context, state)
@@ -89,7 +89,7 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
 
         resumed = waiting.resume(event, expected, None)
         if resumed.deadline_passed:
-            raise AirflowSensorTimeout(f"{resumed.state.describe()}; sensor timeout of {self.timeout}s expired")
+            raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {self.timeout}s expired"))
         self._conclude(context, resumed.state)
 
     def _conclude(self, context: Context, state: ExecutionState) -> None:

@@ -23,7 +23,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
 from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
-from airflow_provider_flyte.waiting import FlyteTriggerEvent
+from airflow_provider_flyte.waiting import PROGRESS_EVERY, Deadline, FlyteTriggerEvent, Progress
 
 __all__ = ["FlyteExecutionTrigger", "FlyteTriggerEvent"]
 
@@ -85,12 +85,14 @@ class FlyteExecutionTrigger(BaseTrigger):
         from airflow_provider_flyte.watcher.pool import ClientPool
 
         policy = PollPolicy(self.poll_interval, ceiling=WATCHED_MAX_INTERVAL)
-        timeout = None if self.deadline is None else self.deadline - time.time()
+        deadline = Deadline(self.deadline)
         try:
             async with ClientPool.current().watcher(self.conn_id, self.project, self.domain) as watcher:
                 watch = watcher.add(self.name, policy, self.waiting_since)
+                progress = Progress(self.log, watch.last)
                 try:
-                    state = await watch.wait(timeout)
+                    while (state := await watch.wait(_next_look(deadline))) is None and not deadline.passed:
+                        progress.seen(watch.last)
                 finally:
                     watcher.remove(watch)
         except FlyteWaitError as err:
@@ -125,3 +127,9 @@ class FlyteExecutionTrigger(BaseTrigger):
 
     def _event(self, status: str, state: ExecutionState | None, message: str = "") -> TriggerEvent:
         return TriggerEvent(FlyteTriggerEvent(status, state, message, self.deadline).payload())
+
+
+def _next_look(deadline: Deadline) -> float:
+    """Wake for the deadline, or in time to say the wait is still alive."""
+    remaining = deadline.remaining()
+    return PROGRESS_EVERY if remaining is None else min(PROGRESS_EVERY, remaining)

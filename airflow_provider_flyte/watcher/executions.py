@@ -57,17 +57,25 @@ class Watch:
     last: ExecutionState
     due: float = 0.0
     result: asyncio.Future[ExecutionState] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def schedule(self, now: float) -> None:
         self.due = now + self.policy.interval(time.time() - self.since)
 
     async def wait(self, timeout: float | None) -> ExecutionState | None:
-        """The terminal state, or None if ``timeout`` seconds passed first.
+        """The terminal state; None if ``timeout`` seconds passed or the phase changed first
+        (``last`` has the new one).
 
         Raises ``FlyteWaitError`` when the execution does not exist or the admin refused to say.
         """
-        done, _ = await asyncio.wait({self.result}, timeout=None if timeout is None else max(0.0, timeout))
-        return self.result.result() if done else None
+        changed = asyncio.ensure_future(self.changed.wait())
+        try:
+            await asyncio.wait({self.result, changed}, timeout=None if timeout is None else max(0.0, timeout),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            self.changed.clear()
+        return self.result.result() if self.result.done() else None
 
 
 class ExecutionWatcher:
@@ -201,6 +209,8 @@ class ExecutionWatcher:
 
     def _update(self, name: str, state: ExecutionState, now: float) -> None:
         for watch in self._watches.get(name, []):
+            if state.phase != watch.last.phase:
+                watch.changed.set()
             watch.last = state
             if state.is_terminal:
                 _settle(watch.result, state)

@@ -60,7 +60,7 @@ def test_task_timeout_terminates_the_execution_through_on_kill(airflow_db, flyte
     assert run.state == "failed"
     name = execution_name("op_exec_timeout", run.run_id, "launch", -1)
     execution = flyte_admin.wait_for_phase(name, {Phase.ABORTED}, timeout=30)
-    assert "op_exec_timeout.launch" in execution.closure.abort_metadata.cause
+    assert f"task op_exec_timeout.launch try 1 (run {run.run_id}) was stopped" in execution.closure.abort_metadata.cause
 
 
 def test_sigterm_to_the_task_process_aborts_the_flyte_execution(airflow_db, flyte_conn, flyte_admin):
