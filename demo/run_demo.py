@@ -1,10 +1,11 @@
 """`make demo`: the example DAG in real Airflow 3 against the local Flyte admin.
 
-1. starts ``flyte-local-admin`` on 127.0.0.1:30080 with the example workflows (a subprocess,
-   exactly as a user would run it);
+1. starts ``flyte-local-admin`` on 127.0.0.1:30080 with the example workflows
+   (``example_dags/flyte_workflows/``; a subprocess, exactly as a user would run it);
 2. points the ``flyte_conn`` connection at it (an AIRFLOW_CONN_ environment variable);
-3. runs ``example_flyte_ml`` with ``dag.test()`` in an Airflow home inside the repo
-   (``.airflow_home``, git-ignored, SQLite);
+3. parses ``example_dags/`` (the DAG folder docker-compose.yaml mounts) and runs
+   ``example_flyte_ml`` with ``dag.test()`` in an Airflow home inside the repo (``.airflow_home``,
+   git-ignored, SQLite);
 4. prints the Flyte execution name, its final phase and outputs, stops the admin.
 """
 
@@ -18,7 +19,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "airflow_provider_flyte" / "example_dags"
+EXAMPLES = REPO / "example_dags"
+WORKFLOWS = sorted((EXAMPLES / "flyte_workflows").glob("*_workflow.py"))
 PORT = int(os.environ.get("FLYTE_DEMO_PORT", "30080"))  # 0: any free port
 HOME = Path(os.environ.get("FLYTE_DEMO_AIRFLOW_HOME", REPO / ".airflow_home"))
 
@@ -26,7 +28,7 @@ HOME = Path(os.environ.get("FLYTE_DEMO_AIRFLOW_HOME", REPO / ".airflow_home"))
 def start_admin() -> tuple[subprocess.Popen[str], int]:
     admin = subprocess.Popen(
         [str(Path(sys.executable).parent / "flyte-local-admin"), "--port", str(PORT),
-         "--workflows", str(EXAMPLES / "ml_workflow.py")],
+         "--workflows", *map(str, WORKFLOWS)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
     assert admin.stdout is not None
@@ -70,12 +72,18 @@ def main() -> int:
     configure_airflow(port)
     try:
         from airflow.dag_processing.bundles.manager import DagBundlesManager
+        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
         from airflow.utils import db
+
+        from airflow_provider_flyte.hooks.flyte import FlyteHook
 
         db.initdb()
         DagBundlesManager().sync_bundles_to_db()
-        from airflow_provider_flyte.example_dags.example_flyte_ml import dag
-        from airflow_provider_flyte.hooks.flyte import FlyteHook
+        bag = DagBag(dag_folder=EXAMPLES, bundle_path=EXAMPLES)
+        if bag.import_errors:
+            sys.exit(f"example_dags/ does not parse: {bag.import_errors}")
+        sync_bag_to_db(bag, "dags-folder", None)
+        dag = bag.dags["example_flyte_ml"]
 
         run = dag.test()
         name = xcom(run, "train_model")

@@ -25,7 +25,7 @@ with DAG(
         flyte_conn_id="flyte_conn",
         project="flytesnacks",
         domain="development",
-        launchplan_name="airflow_provider_flyte.example_dags.ml_workflow.training_workflow",
+        launchplan_name="flyte_workflows.ml_workflow.training_workflow",
         inputs={"k": 7, "seed": 7},
         wait_for_termination=False,
     )

@@ -14,7 +14,7 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_flyte.operators.flyte import FlyteOperator
 
-LAUNCH_PLAN = "airflow_provider_flyte.example_dags.ml_workflow.training_workflow"
+LAUNCH_PLAN = "flyte_workflows.ml_workflow.training_workflow"
 
 with DAG(
     dag_id="example_flyte_deferrable",

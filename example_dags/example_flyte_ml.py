@@ -17,7 +17,7 @@ from airflow.sdk import DAG, task
 from airflow_provider_flyte.operators.flyte import FlyteOperator
 from airflow_provider_flyte.sensors.flyte import FlyteSensor
 
-LAUNCH_PLAN = "airflow_provider_flyte.example_dags.ml_workflow.training_workflow"
+LAUNCH_PLAN = "flyte_workflows.ml_workflow.training_workflow"
 MIN_ACCURACY = 0.9
 
 with DAG(

@@ -3,10 +3,15 @@
 The first try's execution fails in its last node. Airflow retries the task; FlyteOperator finds
 the failed execution under its deterministic name and calls RecoverExecution, so only the failed
 node runs again. ``check_training_ran_once`` proves it from the workflow's own record.
+
+The Airflow tasks and the Flyte execution share a directory, so this example needs them on one
+file system: the local admin on the same machine, or in docker-compose.yaml a volume mounted in
+both at ``FLYTE_EXAMPLES_SHARED_DIR`` (the system temporary directory when unset).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +30,8 @@ with DAG(
 
     @task
     def make_state_dir() -> str:
-        return tempfile.mkdtemp(prefix="flyte-recover-example-")
+        shared = os.environ.get("FLYTE_EXAMPLES_SHARED_DIR") or None
+        return tempfile.mkdtemp(prefix="flyte-recover-example-", dir=shared)
 
     state_dir = make_state_dir()
 
@@ -34,7 +40,7 @@ with DAG(
         flyte_conn_id="flyte_conn",
         project="flytesnacks",
         domain="development",
-        launchplan_name="airflow_provider_flyte.example_dags.publish_workflow.train_and_publish",
+        launchplan_name="flyte_workflows.publish_workflow.train_and_publish",
         inputs={"state_dir": state_dir, "k": 5},
         retries=1,
         retry_delay=timedelta(seconds=0),

@@ -27,10 +27,8 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_WORKFLOWS = REPO / "tests" / "workflows" / "simple.py"
-EXAMPLE_WORKFLOWS = [
-    REPO / "airflow_provider_flyte" / "example_dags" / "ml_workflow.py",
-    REPO / "airflow_provider_flyte" / "example_dags" / "publish_workflow.py",
-]
+EXAMPLE_DAGS = REPO / "example_dags"  # the DAG folder users mount (docker-compose.yaml does)
+EXAMPLE_WORKFLOWS = sorted((EXAMPLE_DAGS / "flyte_workflows").glob("*_workflow.py"))
 PROJECT = "flytesnacks"
 DOMAIN = "development"
 
@@ -43,6 +41,15 @@ def airflow_db() -> Path:
     db.initdb()
     DagBundlesManager().sync_bundles_to_db()
     return _HOME
+
+
+def example_dag(dag_id: str):
+    """An example DAG as Airflow's DAG processor finds it: ``example_dags/`` parsed by a DagBag."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=EXAMPLE_DAGS, bundle_path=EXAMPLE_DAGS)
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[dag_id]
 
 
 @pytest.fixture(scope="session")

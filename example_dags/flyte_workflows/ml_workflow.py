@@ -1,10 +1,12 @@
-"""A small Flyte ML pipeline: load the Iris data shipped with this package, split it with a seed,
+"""A small Flyte ML pipeline: load the Iris data in ``example_dags/data``, split it with a seed,
 train a k-nearest-neighbours classifier, evaluate it and return typed metrics.
 
 Pure Python on purpose (no numpy or scikit-learn), so the example runs wherever flytekit does.
-Register it on the local admin with::
+flytekit names it after its module path from ``example_dags/`` (the first directory without
+``__init__.py``): launch plan ``flyte_workflows.ml_workflow.training_workflow``. Register it on the
+local admin with::
 
-    flyte-local-admin --port 30080 --workflows airflow_provider_flyte/example_dags/ml_workflow.py
+    flyte-local-admin --port 30080 --workflows example_dags/flyte_workflows/ml_workflow.py
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Dict, List, NamedTuple
 
 from flytekit import task, workflow
 
-DATA_FILE = Path(__file__).parent / "data" / "iris.csv"
+DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "iris.csv"
 
 
 @dataclass

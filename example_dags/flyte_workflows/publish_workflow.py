@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flytekit import task, workflow
 
-from airflow_provider_flyte.example_dags.ml_workflow import Metrics, load_iris, split, train_and_evaluate
+from flyte_workflows.ml_workflow import Metrics, load_iris, split, train_and_evaluate
 
 
 @task

@@ -1,12 +1,54 @@
-"""Every shipped example DAG runs green against the local admin."""
+"""The example DAG folder (``example_dags/``) parses as Airflow parses it, and every DAG in it runs
+green against the local admin."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.airflow_runs import run_dag, task_instance, xcom
+from tests.conftest import EXAMPLE_DAGS, EXAMPLE_WORKFLOWS, example_dag
+
+EXAMPLES = {"example_flyte_classic", "example_flyte_deferrable", "example_flyte_ml", "example_flyte_recover"}
+
+
+def test_the_example_folder_is_a_dag_folder_and_its_flyte_workflows_are_ignored():
+    from airflow.dag_processing.dagbag import DagBag
+
+    # safe_mode off: every .py file is imported unless .airflowignore excludes it
+    bag = DagBag(dag_folder=EXAMPLE_DAGS, bundle_path=EXAMPLE_DAGS, safe_mode=False)
+
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXAMPLES
+    assert {Path(p).name for p in bag.file_last_changed} == {f"{dag_id}.py" for dag_id in EXAMPLES}
+    assert [p.name for p in EXAMPLE_WORKFLOWS] == ["ml_workflow.py", "publish_workflow.py"]
+
+
+def test_the_example_dags_launch_what_the_example_workflows_register_as():
+    from airflow_provider_flyte.local_admin.modules import import_module, locate_module, module_entities
+
+    registered = set()
+    for path in EXAMPLE_WORKFLOWS:
+        location = locate_module(path)
+        assert location.import_root == str(EXAMPLE_DAGS)  # named from example_dags/, as pyflyte names them
+        entities = module_entities(import_module(location))
+        # each workflow's default launch plan has its name
+        registered |= {wf.name for wf in entities.workflows} | {lp.name for lp in entities.launch_plans}
+    launched = {
+        task.launchplan_name
+        for dag_id in sorted(EXAMPLES)
+        for task in example_dag(dag_id).tasks
+        if getattr(task, "launchplan_name", None)
+    }
+
+    assert launched == {
+        "flyte_workflows.ml_workflow.training_workflow",
+        "flyte_workflows.publish_workflow.train_and_publish",
+    }
+    assert launched <= registered
 
 
 def test_classic_operator_and_sensor_example(airflow_db, flyte_conn):
-    from airflow_provider_flyte.example_dags.example_flyte_classic import dag
+    dag = example_dag("example_flyte_classic")
 
     run = run_dag(dag)
 
@@ -15,7 +57,7 @@ def test_classic_operator_and_sensor_example(airflow_db, flyte_conn):
 
 
 def test_deferrable_mapped_example_picks_the_best_model(airflow_db, flyte_conn):
-    from airflow_provider_flyte.example_dags.example_flyte_deferrable import dag
+    dag = example_dag("example_flyte_deferrable")
 
     run = run_dag(dag)
 
@@ -26,7 +68,7 @@ def test_deferrable_mapped_example_picks_the_best_model(airflow_db, flyte_conn):
 
 
 def test_recover_example_reruns_only_the_failed_node(airflow_db, flyte_conn, flyte_admin):
-    from airflow_provider_flyte.example_dags.example_flyte_recover import dag
+    dag = example_dag("example_flyte_recover")
 
     run = run_dag(dag)
 

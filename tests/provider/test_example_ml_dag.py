@@ -1,13 +1,15 @@
-"""The shipped example DAG, end to end: real Airflow 3, real gRPC, a real flytekit workflow."""
+"""The example DAG of ``make demo`` (example_dags/example_flyte_ml.py), end to end: real Airflow 3,
+real gRPC, a real flytekit workflow."""
 
 from __future__ import annotations
 
 from tests.waiting import Phase
 from tests.airflow_runs import run_dag, task_instance, xcom
+from tests.conftest import example_dag
 
 
 def test_example_dag_trains_on_flyte_and_gates_on_the_typed_metrics(airflow_db, flyte_conn, flyte_admin):
-    from airflow_provider_flyte.example_dags.example_flyte_ml import dag
+    dag = example_dag("example_flyte_ml")
 
     run = run_dag(dag)
 

@@ -13,7 +13,7 @@ from tests.airflow_runs import run_dag, task_instance, xcom
 from tests.provider.dags import single_launch_dag
 from tests.waiting import Phase
 
-PUBLISH = "airflow_provider_flyte.example_dags.publish_workflow.train_and_publish"
+PUBLISH = "flyte_workflows.publish_workflow.train_and_publish"  # example_dags/flyte_workflows/
 
 
 def test_relaunch_instead_of_recover_reruns_every_node(airflow_db, flyte_conn, flyte_admin, tmp_path: Path):
