@@ -22,6 +22,7 @@ import pytest
 from airflow_provider_flyte.naming import execution_name
 from airflow_provider_flyte.phases import AIRFLOW_ABORT_PREFIX
 from tests.airflow_processes import BIN, Airflow, _free_port, _wait_for
+from tests.waiting import Phase
 
 pytestmark = [pytest.mark.timeout(200)]
 
@@ -32,7 +33,6 @@ DAG_ID = "flyte_real_triggerer"
 TASK_ID = "train"
 
 # flyteidl WorkflowExecution.Phase
-RUNNING, SUCCEEDED, ABORTED, ABORTING = 2, 4, 7, 9
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +136,16 @@ def test_deferred_task_survives_triggerer_restart_without_terminating_execution(
 
         # SIGTERM: the triggerer shuts down gracefully, cancelling its running trigger without on_kill.
         airflow.restart_triggerer(signal.SIGTERM)
-        assert _phase(admin, name) == RUNNING, "the old triggerer's shutdown must leave the execution running"
+        assert _phase(admin, name) == Phase.RUNNING, "the old triggerer's shutdown must leave the execution running"
         assert airflow.ti_state(run_id) == "deferred"
         _wait_for_trigger_polling(admin, name)
-        assert _phase(admin, name) == RUNNING, "the new triggerer must pick the wait up while the execution runs"
+        assert _phase(admin, name) == Phase.RUNNING, "the new triggerer must pick the wait up while the execution runs"
 
         assert airflow.wait_for_run(run_id) == "success"
         assert airflow.ti_state(run_id) == "success"
         execution = admin.get_execution(name)
-        assert execution.closure.phase == SUCCEEDED
-        assert ABORTING not in admin.phase_history(name) and ABORTED not in admin.phase_history(name)
+        assert execution.closure.phase == Phase.SUCCEEDED
+        assert Phase.ABORTING not in admin.phase_history(name) and Phase.ABORTED not in admin.phase_history(name)
         assert not execution.closure.abort_metadata.cause
         assert _runs_executions(admin, run_id) == [name], "no second execution was launched"
     except BaseException:
@@ -163,7 +163,7 @@ def test_marking_deferred_task_failed_aborts_flyte_execution(airflow, admin):
         # Airflow calls on_kill only on a trigger a triggerer is running; marking the task failed
         # before a triggerer picked the trigger up leaves the execution alone.
         _wait_for_trigger_polling(admin, name)
-        assert _phase(admin, name) == RUNNING
+        assert _phase(admin, name) == Phase.RUNNING
 
         airflow.request(
             "PATCH",
@@ -171,7 +171,7 @@ def test_marking_deferred_task_failed_aborts_flyte_execution(airflow, admin):
             {"new_state": "failed"},
         )
 
-        execution = admin.wait_for_phase(name, {ABORTED}, timeout=60)
+        execution = admin.wait_for_phase(name, {Phase.ABORTED}, timeout=60)
         cause = execution.closure.abort_metadata.cause
         assert cause.startswith(AIRFLOW_ABORT_PREFIX), cause
         assert f"{DAG_ID}.{TASK_ID} try 1 (run {run_id})" in cause
