@@ -20,6 +20,14 @@ its first 100 bytes (GetExecution has it whole; a traceback's cause is on its la
 the deprecated `spec.inputs` / `closure.computed_inputs` cleared. Filters on `execution_name`
 (`eq`, `value_in`) are looked up by name, so listing a few hundred runs among thousands is cheap.
 
+The console: the admin's port also answers plain HTTP/1.1 (a front peeks at each connection's
+first bytes; gRPC is passed through to the gRPC server, byte for byte). `/console` lists the
+executions, newest first; `/console/projects/{p}/domains/{d}/executions/{name}`, the URL the
+provider's console link uses (`http` when plaintext, `https` with TLS), shows an execution's
+phase, timings, inputs, outputs, whole error, abort cause and principal, and node executions.
+Read-only, no login, no JavaScript, everything HTML-escaped. `console=False` (`--no-console`)
+binds gRPC on the port itself (that front costs about 0.1 ms per call).
+
 Holding executions: `parallelism=0` (`--parallelism 0`) runs nothing. Every execution stays
 QUEUED, costing no process (not even the zygote) and next to no memory, until TerminateExecution
 (ABORTING with abort_metadata {cause, principal}, then ABORTED at once) or the admin stops
@@ -29,14 +37,18 @@ that never end, e.g. for benchmarks of pollers.
 From the command line::
 
     flyte-local-admin --port 30080 --workflows tests/workflows/simple.py [--activate-launchplans]
+        [--host 0.0.0.0] [--public-host NAME]  # bind every interface; the name clients use (127.0.0.1)
+        [--conn-id flyte_conn] [--no-console]
         [--state-dir DIR]                    # SQLite: registrations and executions survive restarts
         [--tls]                              # self-signed; prints "CA certificate: /path"
         [--parallelism N]                    # executions running at once (4); 0 holds them all QUEUED
         [--auth client-secret --client-id ID --client-secret SECRET [--token-lifetime 3600]
             [--token-latency SECONDS]]       # a slow IdP: one token request at a time, each SECONDS
         [--fail RPC:N[:CODE]] [--latency RPC:SECONDS] [--lose-response RPC[:N]] [--outage AFTER:SECONDS]
-    # prints "FlyteAdmin listening on 127.0.0.1:30080" once it serves (then the CA file and the
-    # token endpoint when enabled); stop with Ctrl-C / SIGTERM
+    # prints "FlyteAdmin listening on 127.0.0.1:30080" once it serves, first (then the CA file and
+    # the token endpoint when enabled, "Console: http://127.0.0.1:30080/console", and the Airflow
+    # connection for this mode: an `export AIRFLOW_CONN_FLYTE_CONN='{...}'` line and an
+    # `airflow connections add flyte_conn ...` line); stop with Ctrl-C / SIGTERM
 
 From tests::
 
@@ -48,6 +60,12 @@ From tests::
         admin.wait_for_phase(name, {WorkflowExecution.SUCCEEDED})
         admin.get_execution(name); admin.executions(); admin.phase_history(name)
         admin.rpc_counts["CreateExecution"]            # RPCs received, per method, faulted ones included
+        admin.execution_url(name); admin.console_url    # console pages (the provider's link, the index)
+
+        # The Airflow connection that reaches this admin, in its mode (what the CLI prints):
+        admin.airflow_connection()                      # {"conn_type": "flyte", "host", "port", "extra": {...}}
+        admin.airflow_connection_env("flyte_conn")      # {"AIRFLOW_CONN_FLYTE_CONN": "<that as JSON>"}
+        admin.airflow_connection_text("flyte_conn")     # the printed lines: export ... / airflow connections add ...
 
         # Fault injection (per RPC method name; "*" means every method), consumed in order:
         admin.faults.fail_next("GetExecution", 2, grpc.StatusCode.UNAVAILABLE)  # next 2 calls fail
@@ -59,7 +77,8 @@ From tests::
 
     # Auth and TLS: flytekit's PlatformConfig(auth_mode="ClientSecret", ...) works unchanged.
     auth = ClientSecretAuth("client-id", "secret", token_lifetime=3600, token_latency=0.0)
-    with LocalFlyteAdmin(workflows=[...], auth=auth, tls=True, state_dir="/tmp/admin") as admin:
+    with LocalFlyteAdmin(workflows=[...], auth=auth, tls=True, state_dir="/tmp/admin",
+                         host="127.0.0.1", public_host=None, console=True) as admin:
         admin.ca_cert_path, admin.token_endpoint
         admin.tokens.requests           # POSTs to the token endpoint so far, answered or refused
         admin.tokens.issued             # tokens issued so far

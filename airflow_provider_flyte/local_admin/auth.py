@@ -16,6 +16,7 @@ import base64
 import contextlib
 import json
 import secrets
+import socket
 import ssl
 import threading
 import time
@@ -130,20 +131,31 @@ class TokenIssuer:
 class TokenEndpoint:
     """The token endpoint on loopback (HTTPS when given a TLS context), on a thread of its own."""
 
-    def __init__(self, issuer: TokenIssuer, host: str, tls: ssl.SSLContext | None = None) -> None:
-        self._server = ThreadingHTTPServer((host, 0), _token_handler(issuer))
+    def __init__(
+        self, issuer: TokenIssuer, host: str, tls: ssl.SSLContext | None = None, public_host: str | None = None
+    ) -> None:
+        """Binds `host`; its URLs name `public_host` (default `host`), where clients reach it."""
+        server_class = _ThreadingHTTPServerV6 if ":" in host else ThreadingHTTPServer
+        self._server = server_class((host, 0), _token_handler(issuer))
         self._server.daemon_threads = True
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         scheme = "https" if tls is not None else "http"
-        self.url = f"{scheme}://{host}:{self._server.server_port}{TOKEN_PATH}"
-        self.issuer_url = f"{scheme}://{host}:{self._server.server_port}"
+        public_host = public_host or host
+        if ":" in public_host:
+            public_host = f"[{public_host}]"
+        self.url = f"{scheme}://{public_host}:{self._server.server_port}{TOKEN_PATH}"
+        self.issuer_url = f"{scheme}://{public_host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="token-endpoint", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _ThreadingHTTPServerV6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _token_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import grpc
 
 from airflow_provider_flyte.local_admin.auth import ClientSecretAuth
+from airflow_provider_flyte.local_admin.connection import DEFAULT_CONN_ID
 from airflow_provider_flyte.local_admin.faults import FaultInjector
 from airflow_provider_flyte.local_admin.runner import DEFAULT_PARALLELISM
 from airflow_provider_flyte.local_admin.server import LocalFlyteAdmin
@@ -19,7 +20,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="flyte-local-admin", description="A local FlyteAdmin (gRPC AdminService) that runs executions locally."
     )
-    parser.add_argument("--port", type=int, default=30080, help="port on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--port", type=int, default=30080, help="port to listen on; 0 picks a free one")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; 0.0.0.0 for every interface, e.g. in a container)",
+    )
+    parser.add_argument(
+        "--public-host",
+        metavar="HOST",
+        help="the name clients reach the admin by, for the printed connection, the token endpoint's URL and "
+        "the TLS certificate (default: --host, or 127.0.0.1 when --host is 0.0.0.0), e.g. a compose service name",
+    )
+    parser.add_argument(
+        "--conn-id", default=DEFAULT_CONN_ID, help="the Airflow connection id in the printed connection (flyte_conn)"
+    )
+    parser.add_argument(
+        "--no-console",
+        dest="console",
+        action="store_false",
+        help="serve gRPC only (by default the port also answers HTTP/1.1 with a read-only console at /console)",
+    )
     parser.add_argument("--workflows", nargs="+", default=[], metavar="FILE.py", help="files to register")
     parser.add_argument("--project", default="flytesnacks")
     parser.add_argument("--domain", default="development")
@@ -141,14 +162,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         else None,
         tls=args.tls,
         state_dir=args.state_dir,
+        host=args.host,
+        public_host=args.public_host,
+        console=args.console,
     )
     with admin:
         outages = install_faults(admin.faults, args)
-        print(f"FlyteAdmin listening on {admin.endpoint}", flush=True)
+        print(f"FlyteAdmin listening on {admin.listen_address}", flush=True)  # first: tools parse it
         if admin.ca_cert_path:
             print(f"CA certificate: {admin.ca_cert_path}", flush=True)
         if admin.token_endpoint:
             print(f"Token endpoint: {admin.token_endpoint}", flush=True)
+        if admin.console_url:
+            print(f"Console: {admin.console_url}", flush=True)
+        print(admin.airflow_connection_text(args.conn_id), flush=True)
         for timer in outages:
             timer.start()
         while not stop.wait(1.0):

@@ -2,19 +2,25 @@
 
 The gRPC server runs on threads of this process; executions run in worker processes, so a
 test can hold the admin in a fixture while its runs are real and killable.
+
+With the console on (the default), the public port belongs to `front.PortFront`: HTTP/1.1
+requests get the read-only console (`console.py`), everything else is passed through to the
+gRPC server on an internal loopback port. `console=False` binds gRPC on the public port itself.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import shutil
+import ssl
 import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent import futures
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import grpc
 from flyteidl.admin import execution_pb2
@@ -29,8 +35,16 @@ from airflow_provider_flyte.local_admin.auth import (
     TokenIssuer,
     principal,
 )
+from airflow_provider_flyte.local_admin.connection import (
+    DEFAULT_CONN_ID,
+    airflow_connection,
+    connection_text,
+    env_var_name,
+)
+from airflow_provider_flyte.local_admin.console import CONSOLE_PATH, Console, execution_path
 from airflow_provider_flyte.local_admin.executions import ExecutionStore
 from airflow_provider_flyte.local_admin.faults import FaultInjector
+from airflow_provider_flyte.local_admin.front import PortFront
 from airflow_provider_flyte.local_admin.launchers import (
     Launcher,
     SubprocessLauncher,
@@ -54,6 +68,7 @@ from airflow_provider_flyte.local_admin.service import AdminService
 from airflow_provider_flyte.local_admin.tls import Certificate, self_signed
 
 HOST = "127.0.0.1"
+_WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 WorkerMode = Literal["zygote", "subprocess"]
 _RPC_THREADS = 16
 
@@ -84,10 +99,23 @@ class LocalFlyteAdmin:
         auth: ClientSecretAuth | None = None,
         tls: bool = False,
         state_dir: str | Path | None = None,
+        host: str = HOST,
+        public_host: str | None = None,
+        console: bool = True,
     ) -> None:
-        """`parallelism` bounds the executions running at once; 0 holds every execution QUEUED."""
+        """`parallelism` bounds the executions running at once; 0 holds every execution QUEUED.
+
+        `host` is the address to bind (`0.0.0.0` for every interface); `public_host` the name
+        clients use to reach it (default: `host`, or 127.0.0.1 when `host` is a wildcard): it
+        is in `endpoint`, the printed connection, the token endpoint's URL and the certificate.
+        `console` serves the read-only console on the same port (HTTP/1.1).
+        """
         if parallelism < 0:
             raise ValueError(f"parallelism must be 0 or more, not {parallelism}")
+        self.host = host
+        self.public_host = public_host or (HOST if host in _WILDCARD_HOSTS else host)
+        self._console_enabled = console
+        self._front: PortFront | None = None
         self.project = project
         self.domain = domain
         self._requested_port = port
@@ -117,7 +145,53 @@ class LocalFlyteAdmin:
 
     @property
     def endpoint(self) -> str:
-        return f"{HOST}:{self.port}"
+        """`host:port` where clients reach the admin (gRPC, and the console on the same port)."""
+        return _host_port(self.public_host, self.port)
+
+    @property
+    def listen_address(self) -> str:
+        """`host:port` the admin binds (the same as `endpoint` unless it binds a wildcard)."""
+        return _host_port(self.host, self.port)
+
+    @property
+    def console_url(self) -> str | None:
+        """The console's index page (`http` when plaintext, `https` with TLS); None with `console=False`."""
+        if not self._console_enabled:
+            return None
+        return f"{'https' if self._tls else 'http'}://{self.endpoint}{CONSOLE_PATH}"
+
+    def execution_url(self, name: str, project: str | None = None, domain: str | None = None) -> str:
+        """An execution's console page: the URL the provider's console link uses for this admin."""
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{self.endpoint}{execution_path(project or self.project, domain or self.domain, name)}"
+
+    def airflow_connection(self) -> dict[str, Any]:
+        """The Airflow connection that reaches this admin, in Airflow's JSON form.
+
+        Plaintext: `insecure: true`; TLS: `ca_cert_path`; client credentials: login, password
+        and `auth_mode`; and the admin's project and domain. `json.dumps` of it is the value of
+        an `AIRFLOW_CONN_<ID>` variable (see `airflow_connection_env`).
+        """
+        if not self.port:
+            raise RuntimeError("the admin has not started: it has no port yet")
+        return airflow_connection(
+            self.public_host,
+            self.port,
+            self.project,
+            self.domain,
+            ca_cert_path=self.ca_cert_path,
+            client_id=self._auth.client_id if self._auth is not None else None,
+            client_secret=self._auth.client_secret if self._auth is not None else None,
+        )
+
+    def airflow_connection_env(self, conn_id: str = DEFAULT_CONN_ID) -> dict[str, str]:
+        """`{"AIRFLOW_CONN_<CONN_ID>": "<json>"}`, to merge into an environment."""
+        return {env_var_name(conn_id): json.dumps(self.airflow_connection())}
+
+    def airflow_connection_text(self, conn_id: str = DEFAULT_CONN_ID) -> str:
+        """What `flyte-local-admin` prints: a header, then `export AIRFLOW_CONN_...='{...}'` and
+        `airflow connections add <conn_id> --conn-type flyte ...`, each one shell line."""
+        return connection_text(self.airflow_connection(), conn_id)
 
     @property
     def ca_cert_path(self) -> str | None:
@@ -170,10 +244,10 @@ class LocalFlyteAdmin:
         """The certificate first: the token endpoint serves HTTPS with it when TLS is on."""
         if self._tls:
             self._secrets_dir = Path(tempfile.mkdtemp(prefix="flyte-local-admin-tls-"))
-            self._certificate = self_signed(self._secrets_dir)
+            self._certificate = self_signed(self._secrets_dir, hosts=[self.host, self.public_host])
         if self.tokens is not None:
             tls_context = self._certificate.server_context() if self._certificate is not None else None
-            self._token_endpoint = TokenEndpoint(self.tokens, HOST, tls_context)
+            self._token_endpoint = TokenEndpoint(self.tokens, self.host, tls_context, public_host=self.public_host)
 
     def pause_serving(self, seconds: float) -> None:
         """Closes the port at once (in-flight calls are cancelled) and reopens it after `seconds`.
@@ -183,8 +257,7 @@ class LocalFlyteAdmin:
         with self._serving_lock:
             if self._server is None:
                 raise RuntimeError("the admin is not serving")
-            self._server.stop(grace=None).wait()
-            self._server = None
+            self._close_port()
             self._resume_timer = threading.Timer(seconds, self.resume_serving)
             self._resume_timer.daemon = True
             self._resume_timer.start()
@@ -203,6 +276,44 @@ class LocalFlyteAdmin:
             self._server, _ = self._serve(self.port)
 
     def _serve(self, port: int) -> tuple[grpc.Server, int]:
+        """Opens the public port: gRPC on it, or the front on it and gRPC behind it."""
+        if not self._console_enabled:
+            return self._serve_grpc(self.host, port)
+        server, upstream_port = self._serve_grpc(HOST, 0)
+        try:
+            self._front = PortFront(
+                self.host,
+                port,
+                upstream=(HOST, upstream_port),
+                serve_http=Console(self._store, self._work_dir).serve,
+                tls=self._console_tls(),
+            )
+        except BaseException:
+            server.stop(grace=None).wait()
+            raise
+        return server, self._front.port
+
+    def _console_tls(self) -> ssl.SSLContext | None:
+        if self._certificate is None:
+            return None
+        context = self._certificate.server_context()
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
+    def _work_dir(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> Path:
+        assert self._runner is not None
+        return self._runner.work_dir(execution_id)
+
+    def _close_port(self) -> None:
+        """Closes the public port and every connection through it (call with the serving lock)."""
+        if self._front is not None:
+            self._front.close()
+            self._front = None
+        if self._server is not None:
+            self._server.stop(grace=None).wait()
+            self._server = None
+
+    def _serve_grpc(self, host: str, port: int) -> tuple[grpc.Server, int]:
         guard = [BearerAuthInterceptor(self.tokens)] if self.tokens is not None else []
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=_RPC_THREADS, thread_name_prefix="admin-rpc"),
@@ -218,13 +329,13 @@ class LocalFlyteAdmin:
         try:
             if self._certificate is not None:
                 credentials = grpc.ssl_server_credentials([(self._certificate.key_pem, self._certificate.cert_pem)])
-                bound = server.add_secure_port(f"{HOST}:{port}", credentials)
+                bound = server.add_secure_port(_host_port(host, port), credentials)
             else:
-                bound = server.add_insecure_port(f"{HOST}:{port}")
+                bound = server.add_insecure_port(_host_port(host, port))
         except RuntimeError as error:  # newer grpc raises where older returned 0
-            raise OSError(f"could not bind {HOST}:{port}: {error}") from None
+            raise OSError(f"could not bind {_host_port(host, port)}: {error}") from None
         if bound == 0:
-            raise OSError(f"could not bind {HOST}:{port}")
+            raise OSError(f"could not bind {_host_port(host, port)}")
         server.start()
         return server, bound
 
@@ -234,9 +345,7 @@ class LocalFlyteAdmin:
             if self._resume_timer is not None:
                 self._resume_timer.cancel()
                 self._resume_timer = None
-            if self._server is not None:
-                self._server.stop(grace=None).wait()
-                self._server = None
+            self._close_port()
         if self._token_endpoint is not None:
             self._token_endpoint.close()
             self._token_endpoint = None
@@ -282,3 +391,7 @@ class LocalFlyteAdmin:
 
     def _execution_id(self, name: str) -> identifier_pb2.WorkflowExecutionIdentifier:
         return identifier_pb2.WorkflowExecutionIdentifier(project=self.project, domain=self.domain, name=name)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

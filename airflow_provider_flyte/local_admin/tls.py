@@ -1,4 +1,4 @@
-"""A self-signed certificate for 127.0.0.1 and localhost, for `--tls`.
+"""A self-signed certificate for 127.0.0.1 and localhost (and any host named), for `--tls`.
 
 It is its own CA (basicConstraints CA:true), so the one PEM file the admin writes is what a
 client passes as its CA bundle (flytekit: `PlatformConfig(ca_cert_file_path=...)`).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +42,12 @@ class Certificate:
         return context
 
 
-def self_signed(directory: Path) -> Certificate:
-    """Writes a fresh key and certificate into `directory` (the key readable by the owner only)."""
+def self_signed(directory: Path, hosts: Iterable[str] = ()) -> Certificate:
+    """Writes a fresh key and certificate into `directory` (the key readable by the owner only).
+
+    The certificate names 127.0.0.1 and localhost, and also `hosts` (names or IP addresses), so
+    clients that reach the admin by another name (a compose service) can verify it.
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flyte-local-admin")])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -55,9 +60,7 @@ def self_signed(directory: Path) -> Certificate:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + _VALIDITY)
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName(_alternative_names(["localhost", "127.0.0.1", *hosts])),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -73,3 +76,16 @@ def self_signed(directory: Path) -> Certificate:
         )
     )
     return Certificate(cert_path, key_path)
+
+
+def _alternative_names(hosts: Iterable[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for host in dict.fromkeys(host.strip("[]") for host in hosts if host):
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            names.append(x509.DNSName(host))
+            continue
+        if not address.is_unspecified:  # 0.0.0.0 / :: are where it binds, not a name to verify
+            names.append(x509.IPAddress(address))
+    return names
