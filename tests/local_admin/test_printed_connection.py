@@ -183,3 +183,35 @@ def test_public_host_names_the_admin_in_the_connection_token_endpoint_and_certif
                 x509.SubjectAlternativeName
             ).value
         assert "localhost" in names.get_values_for_type(x509.DNSName)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_blocks() -> list[list[str]]:
+    """The `console` blocks of the README's local-admin section: the lines after the `$` command."""
+    section = README.read_text().split("## The local Flyte admin", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```console\n")[1:]
+    return [block.split("```", 1)[0].splitlines()[1:] for block in blocks]
+
+
+def _normalised(lines: list[str], port: str) -> str:
+    """Lines with the port, the CA file's directory and the token endpoint's port made comparable."""
+    import re
+
+    text = "\n".join(lines).replace(f"127.0.0.1:{port}", "127.0.0.1:PORT")
+    text = text.replace(f'"port": {port}', '"port": PORT').replace(f"--conn-port {port}", "--conn-port PORT")
+    text = re.sub(r"/tmp/flyte-local-admin-tls-\w+/", "/tmp/flyte-local-admin-tls-X/", text)
+    return re.sub(r"https://127\.0\.0\.1:\d+/oauth2", "https://127.0.0.1:TOKEN/oauth2", text)
+
+
+@pytest.mark.parametrize(
+    ("block", "args"),
+    [(0, []), (1, ["--tls", "--auth", "client-secret", "--client-id", "airflow", "--client-secret", "s3cret"])],
+    ids=["plaintext", "tls_client_credentials"],
+)
+def test_the_readme_shows_what_the_cli_prints(block, args):
+    shown = _readme_blocks()[block]
+    with running_cli(*args) as printed:
+        port = printed[0].rsplit(":", 1)[1]
+    assert _normalised(printed, port) == _normalised(shown, "30080")
