@@ -305,13 +305,16 @@ class LocalFlyteAdmin:
         return self._runner.work_dir(execution_id)
 
     def _close_port(self) -> None:
-        """Closes the public port and every connection through it (call with the serving lock)."""
-        if self._front is not None:
-            self._front.close()
-            self._front = None
+        """Closes the public port and every connection through it (call with the serving lock).
+
+        gRPC first, so its GOAWAY ("Cancelling all calls") still reaches clients through the front.
+        """
         if self._server is not None:
             self._server.stop(grace=None).wait()
             self._server = None
+        if self._front is not None:
+            self._front.close()
+            self._front = None
 
     def _serve_grpc(self, host: str, port: int) -> tuple[grpc.Server, int]:
         guard = [BearerAuthInterceptor(self.tokens)] if self.tokens is not None else []
