@@ -22,7 +22,7 @@ from airflow_provider_flyte.local_admin import ClientSecretAuth, LocalFlyteAdmin
 from tests.local_admin.conftest import DOMAIN, PROJECT, SIMPLE
 
 CLI = [sys.executable, "-m", "airflow_provider_flyte.local_admin.cli", "--port", "0"]
-SECRET = "s3cr/t'with \"quotes\" and $HOME"  # survives the shell quoting of both printed lines
+SECRET = 's3cr/t\'with "quotes" and $HOME'  # survives the shell quoting of both printed lines
 AUTH = ["--auth", "client-secret", "--client-id", "airflow-client", "--client-secret", SECRET]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
@@ -47,7 +47,12 @@ def running_cli(*args: str) -> Iterator[list[str]]:
 def shell_env(export_line: str) -> dict[str, str]:
     """Runs the printed export line in bash and returns what it exported (AIRFLOW_CONN_* only)."""
     done = subprocess.run(
-        ["bash", "-c", f"{export_line}\nenv -0"], check=False, capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]}
+        ["bash", "-c", f"{export_line}\nenv -0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ["PATH"]},
     )
     assert done.returncode == 0, done.stderr
     pairs = (item.split("=", 1) for item in done.stdout.split("\0") if item.startswith("AIRFLOW_CONN_"))
@@ -59,8 +64,18 @@ def expected_lines(port: int, conn_id: str, *, tls: str | None = None, token: st
     extra: dict = {"project": PROJECT, "domain": DOMAIN}
     extra.update({"ca_cert_path": tls} if tls else {"insecure": True})
     connection: dict = {"conn_type": "flyte", "host": "127.0.0.1", "port": port}
-    add = ["airflow", "connections", "add", conn_id, "--conn-type", "flyte", "--conn-host", "127.0.0.1",
-           "--conn-port", str(port)]
+    add = [
+        "airflow",
+        "connections",
+        "add",
+        conn_id,
+        "--conn-type",
+        "flyte",
+        "--conn-host",
+        "127.0.0.1",
+        "--conn-port",
+        str(port),
+    ]
     if token:
         connection.update(login="airflow-client", password=SECRET)
         extra["auth_mode"] = "client_credentials"
@@ -117,11 +132,17 @@ def test_the_printed_airflow_connections_add_line_works_in_airflow(airflow_db):
         add_line = lines[-1].strip()
         env = {**os.environ, "PATH": f"{Path(AIRFLOW).parent}{os.pathsep}{os.environ['PATH']}"}
         env.pop(f"AIRFLOW_CONN_{conn_id.upper()}", None)
-        added = subprocess.run(["bash", "-c", add_line], check=False, capture_output=True, text=True, timeout=180, env=env)
+        added = subprocess.run(
+            ["bash", "-c", add_line], check=False, capture_output=True, text=True, timeout=180, env=env
+        )
         assert added.returncode == 0, added.stdout + added.stderr
         tested = subprocess.run(
             [AIRFLOW, "connections", "test", conn_id],
-            check=False, capture_output=True, text=True, timeout=180, env={**env, "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**env, "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},
         )
     assert "Connection success!" in tested.stdout, tested.stdout + tested.stderr
 
@@ -139,8 +160,12 @@ def test_the_same_connection_from_python():
         "port": admin.port,
         "login": "py-client",
         "password": "py-secret",
-        "extra": {"project": PROJECT, "domain": "staging", "ca_cert_path": connection["extra"]["ca_cert_path"],
-                  "auth_mode": "client_credentials"},
+        "extra": {
+            "project": PROJECT,
+            "domain": "staging",
+            "ca_cert_path": connection["extra"]["ca_cert_path"],
+            "auth_mode": "client_credentials",
+        },
     }
     assert connection["extra"]["ca_cert_path"].endswith("ca.pem")
     assert env == {"AIRFLOW_CONN_MY_FLYTE": json.dumps(connection)}
@@ -171,7 +196,11 @@ def test_public_host_names_the_admin_in_the_connection_token_endpoint_and_certif
     from cryptography import x509
 
     with LocalFlyteAdmin(
-        workflows=[SIMPLE], port=0, host="0.0.0.0", public_host="localhost", tls=True,
+        workflows=[SIMPLE],
+        port=0,
+        host="0.0.0.0",
+        public_host="localhost",
+        tls=True,
         auth=ClientSecretAuth("c", "s"),
     ) as admin:
         assert admin.endpoint == f"localhost:{admin.port}" and admin.listen_address == f"0.0.0.0:{admin.port}"
@@ -179,9 +208,11 @@ def test_public_host_names_the_admin_in_the_connection_token_endpoint_and_certif
         assert admin.token_endpoint.startswith("https://localhost:")
         assert admin.console_url == f"https://localhost:{admin.port}/console"
         with open(admin.ca_cert_path, "rb") as pem:
-            names = x509.load_pem_x509_certificate(pem.read()).extensions.get_extension_for_class(
-                x509.SubjectAlternativeName
-            ).value
+            names = (
+                x509.load_pem_x509_certificate(pem.read())
+                .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+                .value
+            )
         assert "localhost" in names.get_values_for_type(x509.DNSName)
 
 
