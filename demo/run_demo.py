@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +26,20 @@ PORT = int(os.environ.get("FLYTE_DEMO_PORT", "30080"))  # 0: any free port
 HOME = Path(os.environ.get("FLYTE_DEMO_AIRFLOW_HOME", REPO / ".airflow_home"))
 
 
+def free_or_any(port: int) -> int:
+    """``port`` if nothing listens there, else 0 (any free port), saying so in one line."""
+    if port == 0:
+        return 0
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            return port
+    print(f"Port {port} is in use; the local Flyte admin takes a free port instead (FLYTE_DEMO_PORT to choose one)")
+    return 0
+
+
 def start_admin() -> tuple[subprocess.Popen[str], int]:
     admin = subprocess.Popen(
-        [str(Path(sys.executable).parent / "flyte-local-admin"), "--port", str(PORT),
+        [str(Path(sys.executable).parent / "flyte-local-admin"), "--port", str(free_or_any(PORT)),
          "--workflows", *map(str, WORKFLOWS)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
@@ -48,6 +60,8 @@ def configure_airflow(port: int) -> None:
             "AIRFLOW_HOME": str(HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # Airflow's INFO lines would bury the summary; the task's own story is in the task log.
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("FLYTE_DEMO_LOG_LEVEL", "WARNING"),
             "AIRFLOW_CONN_FLYTE_CONN": json.dumps(
                 {"conn_type": "flyte", "host": "127.0.0.1", "port": port,
                  "extra": {"insecure": True, "project": "flytesnacks", "domain": "development"}}
@@ -85,6 +99,7 @@ def main() -> int:
         sync_bag_to_db(bag, "dags-folder", None)
         dag = bag.dags["example_flyte_ml"]
 
+        print("Running example_flyte_ml through dag.test() (Airflow logs at WARNING; FLYTE_DEMO_LOG_LEVEL=INFO for all)")
         run = dag.test()
         name = xcom(run, "train_model")
         state = FlyteHook("flyte_conn").get_execution("flytesnacks", "development", name) if name else None
