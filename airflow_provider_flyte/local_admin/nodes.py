@@ -113,6 +113,34 @@ def read_node_executions(
     return sorted(records, key=lambda record: record.closure.created_at.ToNanoseconds())
 
 
+_UNFINISHED_NODE_PHASES = frozenset(
+    {NODE_PHASES.UNDEFINED, NODE_PHASES.QUEUED, NODE_PHASES.RUNNING, NODE_PHASES.FAILING, NODE_PHASES.DYNAMIC_RUNNING}
+)
+
+
+def end_unfinished_nodes(work_dir: str | Path, phase: int) -> None:
+    """The admin's side, once the worker is gone: nodes it left unfinished end in `phase`.
+
+    A killed worker (TerminateExecution, the admin stopping) cannot record its nodes' end, so
+    they would stay RUNNING under an ABORTED execution; flytepropeller aborts them with it.
+    """
+    directory = Path(work_dir) / NODES_DIR
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        if not _is_record(path):
+            continue
+        record = node_execution_pb2.NodeExecution.FromString(path.read_bytes())
+        closure = record.closure
+        if closure.phase not in _UNFINISHED_NODE_PHASES:
+            continue
+        closure.phase = phase
+        closure.updated_at.CopyFrom(now())
+        if closure.HasField("started_at"):
+            closure.duration.FromNanoseconds(closure.updated_at.ToNanoseconds() - closure.started_at.ToNanoseconds())
+        write_atomically(path, record.SerializeToString())
+
+
 def node_data_files(work_dir: str | Path, node_id: str) -> tuple[Path, Path]:
     directory = Path(work_dir) / NODES_DIR
     return directory / (node_id + _INPUTS_SUFFIX), directory / (node_id + _OUTPUTS_SUFFIX)

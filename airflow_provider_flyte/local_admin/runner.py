@@ -33,7 +33,12 @@ from airflow_provider_flyte.local_admin.launchers import (
     Launcher,
     WorkerProcess,
 )
-from airflow_provider_flyte.local_admin.nodes import write_atomically, write_recovered
+from airflow_provider_flyte.local_admin.nodes import (
+    NODE_PHASES,
+    end_unfinished_nodes,
+    write_atomically,
+    write_recovered,
+)
 from airflow_provider_flyte.local_admin.registry import Runnable
 from airflow_provider_flyte.local_admin.worker import (
     INPUTS_FILE,
@@ -156,11 +161,13 @@ class ExecutionRunner:
         worker.wait()
         with self._lock:
             del self._running[key]
+        work_dir = Path(submission.job.work_dir)
         if self._store.get(execution_id).closure.phase in (PHASES.ABORTING, PHASES.ABORTED):
+            end_unfinished_nodes(work_dir, NODE_PHASES.ABORTED)
             self._store.transition(execution_id, PHASES.ABORTED)  # no outputs for an aborted run
             return
-        work_dir = Path(submission.job.work_dir)
         result = _read_result(work_dir)
+        end_unfinished_nodes(work_dir, NODE_PHASES.FAILED)  # a worker that died mid-node
         if result.HasField("output_data"):  # stored like propeller does: a URI in the closure, data in a file
             write_atomically(work_dir / OUTPUTS_FILE, result.output_data.SerializeToString())
             result.outputs.uri = (work_dir / OUTPUTS_FILE).as_uri()
