@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from flyteidl.admin import execution_pb2, version_pb2
+from flyteidl.admin import execution_pb2, node_execution_pb2, version_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.service.admin_pb2_grpc import AdminServiceStub
 
@@ -60,6 +60,16 @@ def run(stub: AdminServiceStub, launch_plan: str, phases: set[int], admin: Local
     stub.CreateExecution(request, timeout=10)
     admin.wait_for_phase(request.name, phases, timeout=60)
     return request.name
+
+
+def wait_for_a_node(stub: AdminServiceStub, name: str) -> node_execution_pb2.NodeExecutionListRequest:
+    """Waits until the execution's first node has started (a node is recorded once it starts)."""
+    listing = node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=execution_id(name), limit=10)
+    deadline = time.monotonic() + 30
+    while not stub.ListNodeExecutions(listing, timeout=10).node_executions:
+        assert time.monotonic() < deadline, "no node started"
+        time.sleep(0.05)
+    return listing
 
 
 def test_the_providers_link_to_a_failed_execution_shows_the_phase_and_the_whole_error(admin, stub):
@@ -129,6 +139,7 @@ def test_a_running_execution_refreshes_itself_and_its_abort_shows_cause_and_prin
     request = create_request("simple.sleepy_wf", {"seconds": literal(60.0)})
     stub.CreateExecution(request, timeout=10)
     admin.wait_for_phase(request.name, {PHASES.RUNNING}, timeout=60)
+    wait_for_a_node(stub, request.name)
 
     running = fetch(admin.execution_url(request.name))[1]
     cause = "Stopped by <Airflow>: dag d, task t"
@@ -142,6 +153,24 @@ def test_a_running_execution_refreshes_itself_and_its_abort_shows_cause_and_prin
     visible = " ".join(text_of(aborted).split())
     assert "Phase ABORTED" in visible and f"Abort Cause {cause} Principal (anonymous)" in visible
     assert "Stopped by &lt;Airflow&gt;" in aborted and 'http-equiv="refresh"' not in aborted
+    assert re.search(r"Node executions node phase started duration error n0 ABORTED", visible)  # not RUNNING
+
+
+def test_the_nodes_of_an_aborted_execution_end_aborted(admin, stub):
+    """A killed worker cannot record its nodes' end: the admin ends them, as flytepropeller does."""
+    request = create_request("simple.sleepy_wf", {"seconds": literal(60.0)})
+    stub.CreateExecution(request, timeout=10)
+    admin.wait_for_phase(request.name, {PHASES.RUNNING}, timeout=60)
+    listing = wait_for_a_node(stub, request.name)
+
+    stub.TerminateExecution(
+        execution_pb2.ExecutionTerminateRequest(id=execution_id(request.name), cause="c"), timeout=10
+    )
+    admin.wait_for_phase(request.name, {PHASES.ABORTED}, timeout=30)
+
+    (node,) = stub.ListNodeExecutions(listing, timeout=10).node_executions
+    assert node.closure.phase == core_execution_pb2.NodeExecution.ABORTED
+    assert node.closure.duration.ToNanoseconds() > 0
 
 
 def test_the_console_answers_get_and_head_only(admin):
