@@ -321,3 +321,26 @@ def _client_hello(protocols: list[str] | None) -> bytes:
         client.do_handshake()
     record = outgoing.read()
     return record[5 : 5 + int.from_bytes(record[3:5], "big")]
+
+
+def test_labels_and_annotations_are_shown_and_only_http_urls_become_links(admin, stub):
+    from flyteidl.admin import common_pb2
+
+    task_instance = "http://localhost:8080/dags/d/runs/manual__1/tasks/t?try_number=1"
+    request = create_request(
+        "simple.double_wf",
+        {"x": literal(1)},
+        labels=common_pb2.Labels(values={"airflow-dag-id": "d"}),
+        annotations=common_pb2.Annotations(
+            values={"airflow-task-instance-url": task_instance, "note": "javascript:alert(1)", "html": "<i>x</i>"}
+        ),
+    )
+    stub.CreateExecution(request, timeout=10)
+    admin.wait_for_phase(request.name, {PHASES.SUCCEEDED}, timeout=60)
+
+    page = fetch(admin.execution_url(request.name))[1]
+
+    assert '<a href="http://localhost:8080/dags/d/runs/manual__1/tasks/t?try_number=1">' in page
+    assert "javascript:alert(1)" in page and 'href="javascript' not in page
+    assert "&lt;i&gt;x&lt;/i&gt;" in page and "<i>" not in page
+    assert "airflow-dag-id" in text_of(page)
