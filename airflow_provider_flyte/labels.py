@@ -8,7 +8,8 @@ next DAG run, or by every map index of a mapped task) instead of silently taking
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from airflow_provider_flyte.exceptions import FlyteProviderError
 

@@ -9,9 +9,9 @@ error rather than a silent "still running". Which exception each ending raises i
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping
-
+from typing import Any
 
 
 class Outcome(str, enum.Enum):

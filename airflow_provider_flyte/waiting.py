@@ -13,9 +13,10 @@ may skip.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError, raise_for_outcome
 from airflow_provider_flyte.hooks.flyte import FlyteHook
@@ -23,9 +24,15 @@ from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import PollPolicy
 
 if TYPE_CHECKING:
-    import logging
-
     from airflow.sdk import Context
+
+class Log(Protocol):
+    """What waiting writes to: a task's or a trigger's logger (stdlib or Airflow's structlog)."""
+
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
+
 
 EVENT_STATUSES = ("terminal", "timeout", "error")
 # A wait says it is still alive this often (hours of silence read as a hung task).
@@ -70,7 +77,7 @@ class FlyteWaiter:
         return self.hook.project_domain(self.project, self.domain)
 
 
-def observe(hook: FlyteHook, project: str, domain: str, name: str, log: logging.Logger) -> ExecutionState | None:
+def observe(hook: FlyteHook, project: str, domain: str, name: str, log: Log) -> ExecutionState | None:
     """The execution's state now, or None while FlyteAdmin is unreachable (an outage that outlasts
     the client's retries is waited out). Raises ``FlyteWaitError`` if there is no such execution."""
     from airflow_provider_flyte.hooks.retry import is_transient
@@ -91,7 +98,7 @@ class Progress:
     """What a wait tells the task log: each phase change once (the ending is ``conclude``'s to
     tell), and while nothing changes, a line every ``PROGRESS_EVERY`` seconds."""
 
-    def __init__(self, log: logging.Logger, state: ExecutionState) -> None:
+    def __init__(self, log: Log, state: ExecutionState) -> None:
         self._log = log
         self._phase = state.phase
         self._started = self._said = time.monotonic()
@@ -115,7 +122,7 @@ def _elapsed(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: Deadline, log: logging.Logger) -> ExecutionState:
+def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: Deadline, log: Log) -> ExecutionState:
     """Poll until the execution ends or the deadline passes; the last state seen either way."""
     started = time.monotonic()
     progress = Progress(log, state)
@@ -130,7 +137,7 @@ def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: D
     return state
 
 
-def conclude(state: ExecutionState, log: logging.Logger) -> None:
+def conclude(state: ExecutionState, log: Log) -> None:
     """Return when the execution SUCCEEDED; otherwise raise what ended it. The exception carries
     the Flyte error or abort cause, so the state is not logged as well (it would appear twice)."""
     raise_for_outcome(state)

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flyteidl.admin import execution_pb2, launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import literals_pb2
@@ -36,7 +37,7 @@ ENTITY_TYPES = {"task": task_pb2.Task, "workflow": workflow_pb2.Workflow, "launc
 @dataclass(frozen=True)
 class StoredEntity:
     kind: str
-    body: object
+    body: Any  # a flyteidl Task, Workflow or LaunchPlan message
     runnable: tuple[str, str, str] | None  # import_root, module_name, entity_name
 
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
@@ -48,7 +48,8 @@ from airflow_provider_flyte.local_admin.nodes import (
 
 INPUTS_FILE = "inputs.pb"
 RESULT_FILE = "result.pb"
-Entity = WorkflowBase | PythonTask
+# A flytekit WorkflowBase or PythonTask (flytekit ships no type information).
+Entity: TypeAlias = Any
 _PHASES = core_execution_pb2.WorkflowExecution
 
 
@@ -152,7 +153,7 @@ def run_entity(entity: Entity, inputs: literals_pb2.LiteralMap) -> literals_pb2.
     values: list[Any] = [] if not names else [result] if len(names) == 1 else list(result)
     literals = {
         name: TypeEngine.to_literal(ctx, value, interface.outputs[name], entity.interface.outputs[name].type)
-        for name, value in zip(names, values)
+        for name, value in zip(names, values, strict=True)
     }
     return LiteralMap(literals=literals).to_flyte_idl()
 
@@ -224,7 +225,7 @@ def _wrap_with_deadline(
         finally:
             timer.cancel()
 
-    task.execute = execute  # type: ignore[method-assign]
+    task.execute = execute
 
 
 def _finish_now(writer: _ResultWriter, recorder: NodeRecorder, closure: execution_pb2.ExecutionClosure) -> None:

@@ -9,8 +9,9 @@ alone, so a plain ``"2"`` stays a string.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from itertools import chain, islice
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jinja2
 import jinja2.nativetypes
@@ -29,7 +30,7 @@ class _ValueTemplate(jinja2.nativetypes.NativeTemplate):
 
 
 class _ValueEnvironment(jinja2.nativetypes.NativeEnvironment):
-    concat = staticmethod(_keep_values)  # type: ignore[assignment]
+    concat = staticmethod(_keep_values)
     template_class = _ValueTemplate
 
 

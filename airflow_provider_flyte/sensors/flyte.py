@@ -8,13 +8,14 @@ backing off to 30 s) instead of Airflow's fixed 60 s.
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, conf
+from airflow.sdk import BaseSensorOperator, XComArg, conf
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_flyte import waiting
-from airflow_provider_flyte.exceptions import state_message
+from airflow_provider_flyte.exceptions import FlyteProviderError, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.phases import ExecutionState, Outcome
 from airflow_provider_flyte.polling import PollPolicy
@@ -34,7 +35,7 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
     def __init__(
         self,
         *,
-        execution_name: str,
+        execution_name: str | XComArg,
         project: str | None = None,
         domain: str | None = None,
         flyte_conn_id: str = FlyteHook.default_conn_name,
@@ -52,6 +53,15 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
         self.push_outputs = push_outputs
         self.deferrable = deferrable
 
+    def _name(self) -> str:
+        """The execution to watch; an ``XComArg`` (``op.output``) has become its value by now."""
+        if not isinstance(self.execution_name, str) or not self.execution_name:
+            raise FlyteProviderError(
+                f"FlyteSensor {self.task_id!r}: execution_name must render to a non-empty string, "
+                f"got {self.execution_name!r}"
+            )
+        return self.execution_name
+
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
@@ -65,17 +75,17 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
                 conn_id=self.flyte_conn_id,
                 project=project,
                 domain=domain,
-                name=self.execution_name,
+                name=self._name(),
                 poll_interval=None if self._adaptive else self.poke_interval,
                 deadline=Deadline.after(self.timeout).at,
             ),
             method_name="execute_complete",
-            kwargs={"expected": [project, domain, self.execution_name]},
+            kwargs={"expected": [project, domain, self._name()]},
         )
 
     def poke(self, context: Context) -> bool:
         project, domain = self._where()
-        state = waiting.observe(self.hook, project, domain, self.execution_name, self.log)
+        state = waiting.observe(self.hook, project, domain, self._name(), self.log)
         if state is None:
             return False
         self.log.info("%s", state.summary())

@@ -15,8 +15,9 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from airflow_provider_flyte.stopping.records import XCOM_KEY, OwnedExecution, stop_cause
 

@@ -8,8 +8,9 @@ execution and terminate it on kill write one: a fire-and-forget launch, a sensor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from airflow_provider_flyte.phases import airflow_abort_cause
 
@@ -31,10 +32,10 @@ class OwnedExecution:
         """None for anything that is not a record this provider wrote."""
         if not isinstance(value, Mapping):
             return None
-        fields = {key: value.get(key) for key in ("conn_id", "project", "domain", "name")}
-        if not all(isinstance(v, str) and v for v in fields.values()):
+        conn_id, project, domain, name = (value.get(key) for key in ("conn_id", "project", "domain", "name"))
+        if not all(isinstance(v, str) and v for v in (conn_id, project, domain, name)):
             return None
-        return cls(**fields)
+        return cls(str(conn_id), str(project), str(domain), str(name))
 
 
 def stop_cause(dag_id: str, task_id: str, try_number: int, run_id: str) -> str:

@@ -26,8 +26,9 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flyte.exceptions import FlyteWaitError
 from airflow_provider_flyte.naming import NAME_PATTERN
@@ -69,8 +70,9 @@ class Watch:
         Raises ``FlyteWaitError`` when the execution does not exist or the admin refused to say.
         """
         changed = asyncio.ensure_future(self.changed.wait())
+        either: set[asyncio.Future[Any]] = {self.result, changed}
         try:
-            await asyncio.wait({self.result, changed}, timeout=None if timeout is None else max(0.0, timeout),
+            await asyncio.wait(either, timeout=None if timeout is None else max(0.0, timeout),
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             changed.cancel()

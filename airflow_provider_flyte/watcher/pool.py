@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING
 
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 

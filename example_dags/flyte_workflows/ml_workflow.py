@@ -17,7 +17,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, NamedTuple
+from typing import NamedTuple
 
 from flytekit import task, workflow
 
@@ -26,14 +26,14 @@ DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "iris.csv"
 
 @dataclass
 class Dataset:
-    features: List[List[float]]
-    labels: List[str]
+    features: list[list[float]]
+    labels: list[str]
 
 
 @dataclass
 class Metrics:
     accuracy: float
-    per_class_recall: Dict[str, float]
+    per_class_recall: dict[str, float]
     n_train: int
     n_test: int
     k: int
@@ -63,7 +63,7 @@ def split(data: Dataset, test_fraction: float, seed: int) -> Split:
     return Split(train=pick(order[n_test:]), test=pick(order[:n_test]))
 
 
-def _predict(train: Dataset, point: List[float], k: int) -> str:
+def _predict(train: Dataset, point: list[float], k: int) -> str:
     nearest = sorted(range(len(train.labels)), key=lambda i: math.dist(train.features[i], point))[:k]
     return Counter(train.labels[i] for i in nearest).most_common(1)[0][0]
 
@@ -73,9 +73,9 @@ def train_and_evaluate(train: Dataset, test: Dataset, k: int) -> Metrics:
     if k < 1 or k > len(train.labels):
         raise ValueError(f"k must be between 1 and {len(train.labels)}, got {k}")
     predictions = [_predict(train, x, k) for x in test.features]
-    hits = [p == y for p, y in zip(predictions, test.labels)]
+    hits = [p == y for p, y in zip(predictions, test.labels, strict=True)]
     recall = {
-        label: round(sum(h for h, y in zip(hits, test.labels) if y == label) / test.labels.count(label), 4)
+        label: round(sum(h for h, y in zip(hits, test.labels, strict=True) if y == label) / test.labels.count(label), 4)
         for label in sorted(set(test.labels))
     }
     return Metrics(

@@ -75,7 +75,7 @@ def test_a_run_of_100_deferred_tasks_marked_failed_stops_every_execution(deploym
 
 
 def test_a_run_marked_failed_while_its_tasks_are_still_launching_stops_every_execution(deployment):
-    airflow, admin = deployment.airflow, deployment.admin
+    airflow = deployment.airflow
     run_id = new_run_id("stop-launching")
     with wall_time("100 deferred, run marked failed while launching"):
         start_load(airflow, run_id, 100)

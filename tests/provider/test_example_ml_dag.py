@@ -3,9 +3,9 @@ real gRPC, a real flytekit workflow."""
 
 from __future__ import annotations
 
-from tests.waiting import Phase
 from tests.airflow_runs import run_dag, task_instance, xcom
 from tests.conftest import example_dag
+from tests.waiting import Phase
 
 
 def test_example_dag_trains_on_flyte_and_gates_on_the_typed_metrics(airflow_db, flyte_conn, flyte_admin):

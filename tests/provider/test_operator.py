@@ -9,11 +9,10 @@ import sys
 from datetime import timedelta
 
 from airflow_provider_flyte.naming import execution_name
-from tests.waiting import Phase, running_execution
 from tests.airflow_runs import run_dag, task_instance, xcom
 from tests.conftest import REPO
 from tests.provider.dags import single_launch_dag
-
+from tests.waiting import Phase, running_execution
 
 
 def test_operator_returns_the_deterministic_execution_name_as_xcom(airflow_db, flyte_conn, flyte_admin):

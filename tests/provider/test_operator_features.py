@@ -8,9 +8,9 @@ from airflow.sdk import DAG
 
 from airflow_provider_flyte.naming import execution_name
 from airflow_provider_flyte.operators.flyte import FlyteOperator
-from tests.waiting import Phase, when_running
 from tests.airflow_runs import run_dag, xcom
 from tests.provider.dags import START, single_launch_dag
+from tests.waiting import Phase, when_running
 
 P, D = "flytesnacks", "development"
 

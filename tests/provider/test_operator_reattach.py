@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from airflow_provider_flyte.hooks.flyte import FlyteHook
-from tests.waiting import Phase, when_running
 from tests.airflow_runs import run_dag, task_instance, xcom
 from tests.provider.dags import launch_directly, single_launch_dag
+from tests.waiting import Phase, when_running
 
 P, D = "flytesnacks", "development"
 

@@ -10,10 +10,10 @@ import pytest
 from airflow_provider_flyte.hooks.admin_messages import LaunchOptions
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger, FlyteTriggerEvent
-from tests.waiting import Phase, when_running
 from tests.airflow_runs import run_dag, xcom
 from tests.conftest import connection_json
 from tests.provider.dags import single_launch_dag
+from tests.waiting import Phase, when_running
 
 P, D = "flytesnacks", "development"
 

@@ -14,8 +14,8 @@ from airflow_provider_flyte.triggers.flyte import (
     FlyteExecutionTrigger,
     FlyteTriggerEvent,
 )
-from tests.waiting import Phase
 from tests.provider.dags import launch_directly
+from tests.waiting import Phase
 
 P, D = "flytesnacks", "development"
 

@@ -22,8 +22,9 @@ def test_explicit_deferral_without_waiting_is_refused():
 
 
 def test_an_oauth2_client_secret_must_be_a_secret_reference():
-    from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget, create_request
     from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
+
+    from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget, create_request
 
     target = LaunchTarget(identifier_pb2.Identifier(project="p", domain="d", name="n", version="v"),
                           interface_pb2.ParameterMap())

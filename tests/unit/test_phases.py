@@ -58,7 +58,7 @@ def test_aborted_is_not_retried_and_names_who_aborted():
 
 def test_unknown_phase_is_an_error_not_a_wait():
     with pytest.raises(ValueError, match="Unknown Flyte execution phase"):
-        state("EXPLODED").outcome
+        _ = state("EXPLODED").outcome
 
 
 def test_state_round_trips_through_a_dict():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Dict, List
 
 from flytekit import LaunchPlan, task, workflow
 
@@ -18,7 +17,7 @@ from flytekit import LaunchPlan, task, workflow
 class Summary:
     total: int
     mean: float
-    labels: List[str]
+    labels: list[str]
 
 
 @task
@@ -35,12 +34,12 @@ double_fixed_lp = LaunchPlan.get_or_create(double_wf, name="simple.double_fixed"
 
 
 @task
-def summarize(values: List[int], tags: Dict[str, str]) -> Summary:
+def summarize(values: list[int], tags: dict[str, str]) -> Summary:
     return Summary(total=sum(values), mean=sum(values) / len(values), labels=sorted(tags))
 
 
 @workflow
-def summarize_wf(values: List[int], tags: Dict[str, str] = {"a": "1"}) -> Summary:
+def summarize_wf(values: list[int], tags: dict[str, str] = {"a": "1"}) -> Summary:  # noqa: B006 (a Flyte default)
     return summarize(values=values, tags=tags)
 
 

@@ -7,7 +7,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, List, Optional
 
 from flytekit import task, workflow
 from flytekit.types.file import FlyteFile
@@ -25,7 +24,7 @@ class Point:
 
 
 @task
-def describe(when: datetime, wait: timedelta, color: Color, point: Point, note: Optional[str]) -> Dict[str, str]:
+def describe(when: datetime, wait: timedelta, color: Color, point: Point, note: str | None) -> dict[str, str]:
     return {
         "when": when.isoformat(),
         "wait": str(wait.total_seconds()),
@@ -36,12 +35,12 @@ def describe(when: datetime, wait: timedelta, color: Color, point: Point, note: 
 
 
 @workflow
-def describe_wf(when: datetime, wait: timedelta, color: Color, point: Point, note: Optional[str] = None) -> Dict[str, str]:
+def describe_wf(when: datetime, wait: timedelta, color: Color, point: Point, note: str | None = None) -> dict[str, str]:
     return describe(when=when, wait=wait, color=color, point=point, note=note)
 
 
 @task
-def produce(n: int) -> tuple[datetime, timedelta, Color, Point, List[Optional[int]], FlyteFile]:
+def produce(n: int) -> tuple[datetime, timedelta, Color, Point, list[int | None], FlyteFile]:
     path = os.path.join(tempfile.mkdtemp(), "report.txt")
     with open(path, "w") as f:
         f.write("report" * n)
@@ -56,7 +55,7 @@ def produce(n: int) -> tuple[datetime, timedelta, Color, Point, List[Optional[in
 
 
 @workflow
-def produce_wf(n: int = 2) -> tuple[datetime, timedelta, Color, Point, List[Optional[int]], FlyteFile]:
+def produce_wf(n: int = 2) -> tuple[datetime, timedelta, Color, Point, list[int | None], FlyteFile]:
     return produce(n=n)
 
 
