@@ -1,12 +1,16 @@
 """The FlyteAdmin gRPC clients: a channel, the AdminService stub, auth metadata, deadlines, retries.
 
 Two thin I/O shells, one blocking (workers) and one asyncio (the triggerer), around the same
-channels (``channels``), token source (``auth``) and retry policy (``retry``); what is not I/O
-(which answers are expected outcomes, when to refresh a token) is decided once, here.
+channels (``channels``), token source (``auth``), retry policy (``retry``) and first-contact
+diagnosis (``reachability``: a channel that never reached its admin fails at once, saying why);
+what is not I/O (which answers are expected outcomes, when to refresh a token, when to probe) is
+decided once, here and there.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import grpc
@@ -16,6 +20,7 @@ from flyteidl.service import admin_pb2_grpc
 from airflow_provider_flyte.hooks.auth import TokenSource
 from airflow_provider_flyte.hooks.channels import ChannelSettings, async_channel, sync_channel
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
+from airflow_provider_flyte.hooks.reachability import FirstContact, probe
 from airflow_provider_flyte.hooks.retry import retry_policy, status_code
 
 
@@ -40,6 +45,8 @@ class AdminClient:
         self._channel = sync_channel(config)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
+        self.contact = FirstContact()
+        self._probe_lock = threading.RLock()  # re-entrant: on_kill runs in a signal handler
 
     def call(self, method: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
         """``timeout`` and ``retries`` override the connection's for this call (``on_kill`` is in a hurry)."""
@@ -61,14 +68,34 @@ class AdminClient:
             raise
 
     def _call_once(self, method: str, request: Any, timeout: float) -> Any:
+        try:
+            answer = self._exchange(method, request, timeout)
+        except grpc.RpcError as err:
+            if self.contact.needs_probe(err):
+                self._diagnose(err)
+            self.contact.saw(err)
+            raise
+        self.contact.saw()
+        return answer
+
+    def _diagnose(self, err: grpc.RpcError) -> None:
+        """Raise what is wrong with an endpoint that never answered; return if nothing is."""
+        with self._probe_lock:
+            settled, finding = self.contact.settled()
+            if not settled:
+                finding = probe(self.config)
+                self.contact.probed(finding)
+        self.contact.conclude(self.config, finding, err)
+
+    def _exchange(self, method: str, request: Any, timeout: float) -> Any:
         rpc = getattr(self._stub, method)
-        sent = self.tokens.metadata()
+        sent = self.tokens.metadata(timeout)
         try:
             return rpc(request, timeout=timeout, metadata=sent)
         except grpc.RpcError as err:
             if not _refresh_and_retry(err, self.tokens, sent):
                 raise
-            return rpc(request, timeout=timeout, metadata=self.tokens.metadata())
+            return rpc(request, timeout=timeout, metadata=self.tokens.metadata(timeout))
 
     def close(self) -> None:
         self._channel.close()
@@ -86,6 +113,8 @@ class AsyncAdminClient:
         self._channel = async_channel(config, settings)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
+        self.contact = FirstContact()
+        self._probe_lock: asyncio.Lock | None = None
 
     async def call(self, method: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
         policy = retry_policy(method, self.config.retries if retries is None else retries)
@@ -105,14 +134,37 @@ class AsyncAdminClient:
             raise
 
     async def _call_once(self, method: str, request: Any, timeout: float) -> Any:
+        try:
+            answer = await self._exchange(method, request, timeout)
+        except grpc.RpcError as err:
+            if self.contact.needs_probe(err):
+                await self._diagnose(err)
+            self.contact.saw(err)
+            raise
+        self.contact.saw()
+        return answer
+
+    async def _diagnose(self, err: grpc.RpcError) -> None:
+        """``AdminClient._diagnose`` off the event loop: the probe's blocking I/O runs in a thread,
+        once for all the calls of this shared client that fail together."""
+        if self._probe_lock is None:
+            self._probe_lock = asyncio.Lock()
+        async with self._probe_lock:
+            settled, finding = self.contact.settled()
+            if not settled:
+                finding = await asyncio.to_thread(probe, self.config)
+                self.contact.probed(finding)
+        self.contact.conclude(self.config, finding, err)
+
+    async def _exchange(self, method: str, request: Any, timeout: float) -> Any:
         rpc = getattr(self._stub, method)
-        sent = await self.tokens.ametadata()
+        sent = await self.tokens.ametadata(timeout)
         try:
             return await rpc(request, timeout=timeout, metadata=sent)
         except grpc.RpcError as err:
             if not _refresh_and_retry(err, self.tokens, sent):
                 raise
-            return await rpc(request, timeout=timeout, metadata=await self.tokens.ametadata())
+            return await rpc(request, timeout=timeout, metadata=await self.tokens.ametadata(timeout))
 
     async def close(self) -> None:
         await self._channel.close()

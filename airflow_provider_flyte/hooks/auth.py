@@ -188,7 +188,8 @@ class TokenSource:
     def _obtained(self, token: _Token) -> None:
         self._token, self._failure, self._failures, self._retry_at = token, None, 0, 0.0
 
-    def metadata(self) -> tuple[tuple[str, str], ...]:
+    def metadata(self, timeout: float | None = None) -> tuple[tuple[str, str], ...]:
+        """``timeout``: the calling RPC's deadline, which bounds discovery and the token request too."""
         if self._config.auth_mode == "none":
             return ()
         with self._lock:
@@ -197,15 +198,15 @@ class TokenSource:
             self._check_backoff()
             try:
                 if self._discovery is None:
-                    self._discovery = self._discover()
-                token = self._obtain()
+                    self._discovery = self._discover(timeout)
+                token = self._obtain(timeout)
             except Exception as err:
                 return self._failed(err)
             _mask(token.value)
             self._obtained(token)
             return self._header()
 
-    async def ametadata(self) -> tuple[tuple[str, str], ...]:
+    async def ametadata(self, timeout: float | None = None) -> tuple[tuple[str, str], ...]:
         if self._config.auth_mode == "none":
             return ()
         if (header := self._cached()) is not None:
@@ -218,24 +219,24 @@ class TokenSource:
             self._check_backoff()
             try:
                 if self._discovery is None:
-                    self._discovery = await self._adiscover()
-                token = await self._aobtain()
+                    self._discovery = await self._adiscover(timeout)
+                token = await self._aobtain(timeout)
             except Exception as err:
                 return self._failed(err)
             await _amask(token.value)
             self._obtained(token)
             return self._header()
 
-    def _obtain(self) -> _Token:
+    def _obtain(self, timeout: float | None = None) -> _Token:
         mode = self._config.auth_mode
         if mode == "client_credentials":
-            return self._fetch()
+            return self._fetch(timeout)
         return self._run_command() if mode == "external_command" else self._interactive()
 
-    async def _aobtain(self) -> _Token:
+    async def _aobtain(self, timeout: float | None = None) -> _Token:
         mode = self._config.auth_mode
         if mode == "client_credentials":
-            return await self._afetch()
+            return await self._afetch(timeout)
         return await asyncio.to_thread(self._run_command if mode == "external_command" else self._interactive)
 
     # -- external command ---------------------------------------------------------------------
@@ -265,9 +266,9 @@ class TokenSource:
             return _Discovery()
         raise err
 
-    def _discover(self) -> _Discovery:
+    def _discover(self, timeout: float | None = None) -> _Discovery:
         stub, public_request, oauth2_request = self._stubs_and_requests()
-        timeout = self._config.timeout
+        timeout = timeout or self._config.timeout
         try:
             return _discovered(
                 stub.GetPublicClientConfig(public_request, timeout=timeout),
@@ -276,9 +277,9 @@ class TokenSource:
         except Exception as err:
             return self._discovery_optional(err)
 
-    async def _adiscover(self) -> _Discovery:
+    async def _adiscover(self, timeout: float | None = None) -> _Discovery:
         stub, public_request, oauth2_request = self._stubs_and_requests()
-        timeout = self._config.timeout
+        timeout = timeout or self._config.timeout
         try:
             return _discovered(
                 await stub.GetPublicClientConfig(public_request, timeout=timeout),
@@ -287,20 +288,20 @@ class TokenSource:
         except Exception as err:
             return self._discovery_optional(err)
 
-    def _fetch(self) -> _Token:
+    def _fetch(self, timeout: float | None = None) -> _Token:
         import httpx
 
         assert self._discovery is not None
         headers, body = _token_request(self._config, self._discovery)
-        with httpx.Client(verify=_verify(self._config), timeout=self._config.timeout) as http:
+        with httpx.Client(verify=_verify(self._config), timeout=timeout or self._config.timeout) as http:
             return _parse_token(http.post(self._discovery.token_endpoint, headers=headers, data=body))
 
-    async def _afetch(self) -> _Token:
+    async def _afetch(self, timeout: float | None = None) -> _Token:
         import httpx
 
         assert self._discovery is not None
         headers, body = _token_request(self._config, self._discovery)
-        async with httpx.AsyncClient(verify=_verify(self._config), timeout=self._config.timeout) as http:
+        async with httpx.AsyncClient(verify=_verify(self._config), timeout=timeout or self._config.timeout) as http:
             return _parse_token(await http.post(self._discovery.token_endpoint, headers=headers, data=body))
 
     # -- pkce / device flow ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import grpc
 
+from airflow_provider_flyte.exceptions import FlyteConnectionError
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 
 _OPTIONS: list[tuple[str, Any]] = [
@@ -50,19 +51,37 @@ def _presented_certificate(endpoint: str, timeout: float) -> tuple[bytes, str]:
     return pem, str((dns or common or [host_port(endpoint)[0]])[0])
 
 
+def _read_ca(config: FlyteConnectionConfig) -> bytes:
+    try:
+        with open(config.ca_cert_path or "", "rb") as ca:
+            return ca.read()
+    except OSError as err:
+        raise FlyteConnectionError(
+            f"Flyte connection {config.conn_id!r}: cannot read `ca_cert_path` {config.ca_cert_path}: {err.strerror or err}"
+        ) from err
+
+
 def channel_settings(config: FlyteConnectionConfig) -> ChannelSettings:
     """Credentials and options. ``None`` credentials mean plaintext, which only ``insecure`` asks for.
 
-    May do network I/O (``insecure_skip_verify``): the triggerer calls it in a thread.
+    May do network I/O (``insecure_skip_verify``): the triggerer calls it in a thread. When that
+    fails (nothing listens, a plaintext server), the endpoint is probed and the finding raised.
     """
     options = list(_OPTIONS)
     if config.insecure:
         return None, options
     if config.ca_cert_path:
-        with open(config.ca_cert_path, "rb") as ca:
-            return grpc.ssl_channel_credentials(root_certificates=ca.read()), options
+        return grpc.ssl_channel_credentials(root_certificates=_read_ca(config)), options
     if config.insecure_skip_verify:
-        pem, name = _presented_certificate(config.endpoint, config.timeout)
+        try:
+            pem, name = _presented_certificate(config.endpoint, config.timeout)
+        except OSError as err:  # ssl.SSLError and socket.timeout included
+            from airflow_provider_flyte.hooks.reachability import probe
+
+            finding = probe(config)
+            if finding is None:
+                raise
+            raise finding.error(config) from err
         options.append(("grpc.ssl_target_name_override", name))
         return grpc.ssl_channel_credentials(root_certificates=pem), options
     return grpc.ssl_channel_credentials(), options

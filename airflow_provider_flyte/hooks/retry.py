@@ -4,6 +4,11 @@ Shared by the sync and async clients. Transient codes are retried with exponenti
 the connection's ``retries``; permanent ones (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
 FAILED_PRECONDITION, PERMISSION_DENIED...) are answers, not faults, and go straight to the caller.
 INTERNAL is retried only for reads: a write that failed inside the server may have happened.
+
+A FlyteAdmin that never answered is not retried by the client: it is probed and what is wrong
+is raised at once (``reachability``, ``FlyteAdminUnreachable``). Waits still treat the findings
+that look like an outage (nothing listening, no answer) as transient and ask again later, so a
+triggerer that starts while the admin is down waits it out.
 """
 
 from __future__ import annotations
@@ -43,15 +48,26 @@ def status_code(error: BaseException) -> grpc.StatusCode | None:
 
 
 def is_transient(method: str, error: BaseException) -> bool:
-    """Transient gRPC codes, and failures to reach the token endpoint (network, 5xx, 429)."""
+    """Transient gRPC codes, failures to reach the token endpoint (network, 5xx, 429), and an
+    unreachable FlyteAdmin when that may be an outage rather than a misconfiguration."""
     import httpx
 
-    from airflow_provider_flyte.exceptions import FlyteTokenEndpointUnavailable
+    from airflow_provider_flyte.exceptions import FlyteAdminUnreachable, FlyteTokenEndpointUnavailable
 
+    if isinstance(error, FlyteAdminUnreachable):
+        return error.outage_possible
     if isinstance(error, (httpx.TransportError, FlyteTokenEndpointUnavailable)):
         return True
     code = status_code(error)
     return code in TRANSIENT_CODES or (code is grpc.StatusCode.INTERNAL and method in READ_METHODS)
+
+
+def _retried(method: str, error: BaseException) -> bool:
+    """What the client itself retries: transient errors, except a diagnosed unreachable admin
+    (retrying would only probe the same wrong endpoint again)."""
+    from airflow_provider_flyte.exceptions import FlyteAdminUnreachable
+
+    return not isinstance(error, FlyteAdminUnreachable) and is_transient(method, error)
 
 
 def _log_retry(method: str):
@@ -73,7 +89,7 @@ def retry_policy(method: str, retries: int, initial_backoff: float = 0.5) -> dic
     return {
         "stop": tenacity.stop_after_attempt(retries + 1),
         "wait": tenacity.wait_exponential(multiplier=initial_backoff, min=initial_backoff, max=MAX_BACKOFF),
-        "retry": tenacity.retry_if_exception(lambda e: is_transient(method, e)),
+        "retry": tenacity.retry_if_exception(lambda e: _retried(method, e)),
         "reraise": True,
         "before_sleep": _log_retry(method),
     }
