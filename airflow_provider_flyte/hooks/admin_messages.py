@@ -105,6 +105,17 @@ def newest_first(project: str, domain: str, name: str) -> common_pb2.ResourceLis
     )
 
 
+def registered_request(project: str, domain: str, name: str, limit: int, token: str = "") -> common_pb2.ResourceListRequest:
+    """Launch plans or tasks of a project/domain, newest first; an empty ``name`` lists every name
+    (``NamedEntityIdentifier.name`` is optional in list calls: ``flytectl get launchplan -p -d``)."""
+    return common_pb2.ResourceListRequest(
+        id=named_entity(project, domain, name),
+        limit=limit,
+        token=token,
+        sort_by=common_pb2.Sort(key="created_at", direction=common_pb2.Sort.DESCENDING),
+    )
+
+
 def list_executions_request(
     project: str, domain: str, names: Sequence[str], limit: int, token: str = ""
 ) -> common_pb2.ResourceListRequest:

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget
 
 
+# ``test_connection`` (the UI's Test button, ``airflow connections test``) answers within 5 s:
+# GetVersion gets this long, a FlyteAdmin that never answered is then probed (about a second).
+TEST_CONNECTION_TIMEOUT = 3.0
+# A name that is not registered is compared with those that are: up to this many, newest first.
+_LISTED_PAGES, _LISTED_PAGE_SIZE = 5, 100
+
+
 def config_from_connection(conn: Any, extra: Mapping[str, Any]) -> FlyteConnectionConfig:
     return FlyteConnectionConfig.from_parts(
         conn.conn_id, host=conn.host, port=conn.port, login=conn.login, password=conn.password, extra=extra
@@ -87,7 +94,7 @@ class FlyteHook(BaseHook):
                 "GetLaunchPlan", m.object_request(m.LAUNCH_PLAN, project, domain, name, version), "NOT_FOUND"
             )
             if lp is None:
-                raise FlyteEntityNotFound(f"Launch plan {project}/{domain}/{name} version {version!r} is not registered")
+                raise self._not_registered("launch plan", project, domain, name, version)
             return m.target_from_launch_plan(lp)
         active = self.client.call_unless(
             "GetActiveLaunchPlan", m.active_launch_plan_request(project, domain, name), "NOT_FOUND"
@@ -96,7 +103,7 @@ class FlyteHook(BaseHook):
             return m.target_from_launch_plan(active)
         listed = self.client.call("ListLaunchPlans", m.newest_first(project, domain, name)).launch_plans
         if not listed:
-            raise FlyteEntityNotFound(f"No launch plan named {name!r} is registered in {project}/{domain}")
+            raise self._not_registered("launch plan", project, domain, name)
         return m.target_from_launch_plan(listed[0])
 
     def resolve_task(self, project: str, domain: str, name: str, version: str | None = None) -> LaunchTarget:
@@ -106,12 +113,41 @@ class FlyteHook(BaseHook):
         if version:
             task = self.client.call_unless("GetTask", m.object_request(m.TASK, project, domain, name, version), "NOT_FOUND")
             if task is None:
-                raise FlyteEntityNotFound(f"Task {project}/{domain}/{name} version {version!r} is not registered")
+                raise self._not_registered("task", project, domain, name, version)
             return m.target_from_task(task)
         listed = self.client.call("ListTasks", m.newest_first(project, domain, name)).tasks
         if not listed:
-            raise FlyteEntityNotFound(f"No task named {name!r} is registered in {project}/{domain}")
+            raise self._not_registered("task", project, domain, name)
         return m.target_from_task(listed[0])
+
+    def _not_registered(
+        self, kind: str, project: str, domain: str, name: str, version: str | None = None
+    ) -> FlyteEntityNotFound:
+        """The error for a name (or version) FlyteAdmin does not know, with what it does know:
+        the name's registered versions, else the closest registered names."""
+        versions = self._registered(kind, project, domain, name) if version else None
+        names = None if versions else self._registered(kind, project, domain)
+        return FlyteEntityNotFound(not_registered_message(kind, project, domain, name, version, versions, names))
+
+    def _registered(self, kind: str, project: str, domain: str, name: str = "") -> list[str] | None:
+        """Registered names in project/domain (with ``name``: its versions), newest first, from at
+        most a few pages; None when FlyteAdmin cannot say (the error then goes without them)."""
+        from airflow_provider_flyte.hooks import admin_messages as m
+
+        method, field = ("ListLaunchPlans", "launch_plans") if kind == "launch plan" else ("ListTasks", "tasks")
+        found: dict[str, None] = {}
+        token = ""
+        try:
+            for _ in range(_LISTED_PAGES):
+                page = self.client.call(method, m.registered_request(project, domain, name, _LISTED_PAGE_SIZE, token))
+                found.update((entity.id.version if name else entity.id.name, None) for entity in getattr(page, field))
+                token = page.token
+                if not token:
+                    break
+        except Exception as err:
+            self.log.warning("Could not list the %ss registered in %s/%s: %s", kind, project, domain, err)
+            return None
+        return list(found)
 
     # -- executions -------------------------------------------------------------------------------
 
@@ -195,11 +231,70 @@ class FlyteHook(BaseHook):
         return self.config.execution_url(project, domain, name)
 
     def test_connection(self) -> tuple[bool, str]:
-        """A real, authenticated call: GetVersion."""
+        """A real, authenticated call: GetVersion, answered within 5 s (no retries: a person waits).
+
+        A FlyteAdmin that cannot be reached is diagnosed as in any task (``FlyteAdminUnreachable``:
+        "nothing listens on ...", "the server answered in plaintext: set `insecure` to true"...).
+        """
         from flyteidl.admin import version_pb2
 
+        from airflow_provider_flyte.exceptions import FlyteConnectionError
+
         try:
-            version = self.client.call("GetVersion", version_pb2.GetVersionRequest())
+            timeout = min(self.config.timeout, TEST_CONNECTION_TIMEOUT)
+            version = self.client.call("GetVersion", version_pb2.GetVersionRequest(), timeout=timeout, retries=0)
+        except FlyteConnectionError as err:  # the connection's fields, the admin's address, its credentials
+            return False, str(err)
         except Exception as err:
+            code, details = getattr(err, "code", None), getattr(err, "details", None)
+            if callable(code) and callable(details):  # a gRPC error: its status, not its repr
+                err = f"{code().name}: {details()}"
             return False, f"Could not reach FlyteAdmin at {self.config.endpoint}: {err}"
         return True, f"Connected to FlyteAdmin {version.control_plane_version.Version or '(unknown version)'}"
+
+
+def close_matches(name: str, registered: list[str], n: int = 3) -> list[str]:
+    """Up to ``n`` registered names the user may have meant: same last dotted part (the module
+    path forgotten or wrong) first, then ``difflib``'s closest, only those about as close as the
+    closest (names share long module paths, which makes every name of a module look similar).
+    Implicit ``.flytegen`` launch plans of single tasks are not suggested."""
+    import difflib
+
+    candidates = [r for r in registered if not r.startswith(".flytegen.") and r != name]
+    short = name.rsplit(".", 1)[-1].lower()
+    same_end = [r for r in candidates if r.rsplit(".", 1)[-1].lower() == short]
+    close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.6)
+    if close:
+        best = difflib.SequenceMatcher(None, name, close[0]).ratio()
+        close = [c for c in close if difflib.SequenceMatcher(None, name, c).ratio() >= best - 0.05]
+    return list(dict.fromkeys(same_end + close))[:n]
+
+
+def not_registered_message(
+    kind: str,
+    project: str,
+    domain: str,
+    name: str,
+    version: str | None,
+    versions: list[str] | None,
+    names: list[str] | None,
+) -> str:
+    """"Not registered", and what is: the name's versions, else the closest names (None: unknown)."""
+    where = f"{project}/{domain}"
+    if version and versions:
+        shown = ", ".join(repr(v) for v in versions[:5]) + (f" and {len(versions) - 5} more" if len(versions) > 5 else "")
+        return f"{kind.capitalize()} {where}/{name} version {version!r} is not registered; its registered versions, newest first: {shown}"
+    if version:
+        message = f"{kind.capitalize()} {where}/{name} version {version!r} is not registered: no {kind} of that name is"
+    else:
+        message = f"No {kind} named {name!r} is registered in {where}"
+    if names is None:
+        return message
+    matches = close_matches(name, names)
+    if len(matches) == 1:
+        return f"{message}; did you mean {matches[0]!r}?"
+    if matches:
+        return f"{message}; did you mean one of {', '.join(repr(m) for m in matches)}?"
+    if names:
+        return f"{message}; no registered {kind} name is close to it ({len(names)} registered there)"
+    return f"{message}; no {kind}s are registered there at all (check the project and domain)"
