@@ -49,7 +49,7 @@ class FlyteAdminUnreachable(FlyteConnectionError):
         self.problem = problem
         self.fix = fix
         self.outage_possible = outage_possible
-        super().__init__(f"Flyte connection {conn_id!r} cannot reach FlyteAdmin at {endpoint}: {problem}: {fix}")
+        super().__init__(f"Could not reach FlyteAdmin at {endpoint} with connection {conn_id!r}: {problem}: {fix}")
 
     def __reduce__(self):  # picklable with its keyword-only argument (Airflow may pickle exceptions)
         return (_unreachable, (self.conn_id, self.endpoint, self.problem, self.fix, self.outage_possible))
