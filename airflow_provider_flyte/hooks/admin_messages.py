@@ -6,11 +6,11 @@ Imported lazily by the hook: flyteidl is not loaded at DAG-parse time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from flyteidl.admin import common_pb2, execution_pb2, launch_plan_pb2
-from flyteidl.admin import cluster_assignment_pb2
+from flyteidl.admin import cluster_assignment_pb2, common_pb2, execution_pb2, launch_plan_pb2
 from flyteidl.core import execution_pb2 as core_execution_pb2
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, security_pb2
 from google.protobuf import wrappers_pb2

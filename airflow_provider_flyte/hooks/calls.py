@@ -8,8 +8,9 @@ the same request and the same reading, with only the ``await`` between them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.phases import ExecutionState

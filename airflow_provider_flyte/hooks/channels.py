@@ -6,7 +6,7 @@ One function decides credentials and options; the sync and asyncio channels are 
 from __future__ import annotations
 
 import ssl
-from typing import Any, Optional
+from typing import Any
 
 import grpc
 
@@ -19,7 +19,7 @@ _OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
-ChannelSettings = tuple[Optional[grpc.ChannelCredentials], list[tuple[str, Any]]]
+ChannelSettings = tuple[grpc.ChannelCredentials | None, list[tuple[str, Any]]]
 DEFAULT_PORT = 443
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from airflow_provider_flyte.exceptions import FlyteConnectionError
 from airflow_provider_flyte.provider_info import AUTH_MODES

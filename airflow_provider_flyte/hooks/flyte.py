@@ -7,8 +7,10 @@ flyteidl and flytekit load on first use, and the client is built once per hook i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, AsyncContextManager, Mapping
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
@@ -53,14 +55,14 @@ class FlyteHook(BaseHook):
 
     @cached_property
     def client(self) -> AdminClient:
-        from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
+        from airflow_provider_flyte.hooks.admin_client import AdminClient
 
         return AdminClient(self.config)
 
     def get_conn(self) -> AdminClient:
         return self.client
 
-    def _shared_client(self) -> AsyncContextManager[AsyncAdminClient]:
+    def _shared_client(self) -> AbstractAsyncContextManager[AsyncAdminClient]:
         """The ``a``-methods run on the event loop's shared client (one channel and token per
         connection per loop, see ``watcher/pool``), never on a client of their own."""
         from airflow_provider_flyte.watcher.pool import ClientPool
@@ -247,9 +249,9 @@ class FlyteHook(BaseHook):
             return False, str(err)
         except Exception as err:
             code, details = getattr(err, "code", None), getattr(err, "details", None)
-            if callable(code) and callable(details):  # a gRPC error: its status, not its repr
-                err = f"{code().name}: {details()}"
-            return False, f"Could not reach FlyteAdmin at {self.config.endpoint}: {err}"
+            # a gRPC error: its status, not its multi-line repr
+            said = f"{code().name}: {details()}" if callable(code) and callable(details) else str(err)
+            return False, f"Could not reach FlyteAdmin at {self.config.endpoint}: {said}"
         return True, f"Connected to FlyteAdmin {version.control_plane_version.Version or '(unknown version)'}"
 
 

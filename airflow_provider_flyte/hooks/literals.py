@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
 from google.protobuf import json_format
@@ -155,7 +156,7 @@ def literal_to_json(literal: literals_pb2.Literal) -> Any:
     return None
 
 
-def _read_blob(url: str, message: type) -> Any:
+def _read_blob(url: str, message: Any) -> Any:
     """Outputs Flyte did not inline (a whole map over FlyteAdmin's 2 MB limit, or one offloaded
     literal) live in a blob: read it with fsspec, installed by flytekit with its storage backends."""
     import fsspec

@@ -230,14 +230,14 @@ def _connect(addresses: list[Any], host: str, port: int, timeout: float) -> sock
             failures.append(err)
     if all(isinstance(err, ConnectionRefusedError) for err in failures):
         return Finding(f"nothing listens on {host}:{port}", _CHECK_ADDRESS, outage_possible=True)
-    if any(isinstance(err, (TimeoutError, socket.timeout)) for err in failures):
+    if any(isinstance(err, TimeoutError) for err in failures):
         return Finding(
             f"nothing answered a connection to {host}:{port} within {timeout:g} s (a firewall, or the wrong host)",
             _CHECK_ADDRESS,
             outage_possible=True,
         )
-    err = failures[-1]
-    return Finding(f"cannot connect to {host}:{port} ({err.strerror or err})", _CHECK_ADDRESS, outage_possible=True)
+    last = failures[-1]
+    return Finding(f"cannot connect to {host}:{port} ({last.strerror or last})", _CHECK_ADDRESS, outage_possible=True)
 
 
 def _client_hello(host: str) -> bytes:
@@ -261,7 +261,7 @@ def _greet(sock: socket.socket, host: str, timeout: float) -> str:
     try:
         sock.sendall(_client_hello(host))
         return classify_greeting(sock.recv(16))
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return SILENT
     except OSError:
         return CLOSED
