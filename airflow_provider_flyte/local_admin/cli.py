@@ -41,7 +41,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_false",
         help="serve gRPC only (by default the port also answers HTTP/1.1 with a read-only console at /console)",
     )
-    parser.add_argument("--workflows", nargs="+", default=[], metavar="FILE.py", help="files to register")
+    parser.add_argument(
+        "--workflows", nargs="+", default=[], metavar="PATH",
+        help="files to register; a folder gives its Python files that use flytekit (e.g. a DAG folder)",
+    )
     parser.add_argument("--project", default="flytesnacks")
     parser.add_argument("--domain", default="development")
     parser.add_argument(

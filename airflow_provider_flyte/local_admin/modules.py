@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -39,6 +40,25 @@ class ModuleEntities:
     tasks: list[PythonTask]
     workflows: list[WorkflowBase]
     launch_plans: list[LaunchPlan]
+
+
+def workflow_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a folder gives its Python files that use flytekit (recursively, sorted),
+    so a DAG folder with its Flyte workflows in it loads at once without importing Airflow DAGs."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found.append(path)
+            continue
+        files = [
+            file
+            for file in sorted(path.rglob("*.py"))
+            if file.name != "__init__.py" and "flytekit" in file.read_text(errors="replace")
+        ]
+        if not files:
+            raise ValueError(f"no Python file in {path} uses flytekit")
+        found.extend(files)
+    return found
 
 
 def locate_module(path: str | Path) -> ModuleLocation:

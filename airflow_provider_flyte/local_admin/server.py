@@ -55,6 +55,7 @@ from airflow_provider_flyte.local_admin.modules import (
     import_module,
     locate_module,
     module_entities,
+    workflow_files,
 )
 from airflow_provider_flyte.local_admin.persistence import Journal
 from airflow_provider_flyte.local_admin.protos import now
@@ -220,7 +221,7 @@ class LocalFlyteAdmin:
         zygote = self._worker_mode == "zygote" and self._parallelism > 0
         self._launcher = ZygoteLauncher() if zygote else SubprocessLauncher()
         self._runner = ExecutionRunner(self._store, self._launcher, self._parallelism, work_root)
-        for path in self._workflow_files:
+        for path in workflow_files(self._workflow_files):
             self.register_module(path)
         self._start_security()
         self._service = AdminService(
