@@ -22,6 +22,7 @@ from tests.deployment.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
     DOMAIN,
+    FIGURES,
     PROJECT,
     WALL_TIMES,
     WORKFLOWS,
@@ -109,6 +110,10 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("deployment figures")
+        for line in FIGURES:
+            terminalreporter.write_line(f"[deployment] {line}")
     if WALL_TIMES:
         terminalreporter.section("deployment wall times")
         for what, seconds in WALL_TIMES:

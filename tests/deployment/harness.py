@@ -47,6 +47,15 @@ ABORT_PHASES = frozenset({Phase.ABORTING, Phase.ABORTED})
 WALL_TIMES: list[tuple[str, float]] = []
 
 
+# Figures a scenario reports (e.g. executions terminated / owed and delays), printed likewise.
+FIGURES: list[str] = []
+
+
+def record_figure(line: str) -> None:
+    FIGURES.append(line)
+    print(f"[deployment] {line}", flush=True)
+
+
 def record_wall_time(what: str, seconds: float) -> None:
     WALL_TIMES.append((what, seconds))
     print(f"[deployment] {what}: {seconds:.1f} s", flush=True)
