@@ -113,13 +113,17 @@ def test_a_lost_create_response_leaves_exactly_one_execution(airflow_db, flyte_c
 
 
 def test_an_admin_outage_during_a_blocking_wait_does_not_fail_the_task(airflow_db, flyte_conn, flyte_admin, faults):
-    dag = single_launch_dag("outage_wait", "simple.sleepy_wf", {"seconds": 3.0}, poll_interval=0.5)
+    dag = single_launch_dag("outage_wait", "simple.sleepy_wf", {"seconds": 6.0}, poll_interval=0.5)
 
-    with when_running(flyte_admin, lambda name: name.startswith("af-outage-wait"), lambda _: faults.outage(4)):
+    def outage_while_waiting(_execution) -> None:
+        time.sleep(1.5)  # past the launch's own reads, into the wait's polls
+        faults.outage(4)
+
+    with when_running(flyte_admin, lambda name: name.startswith("af-outage-wait"), outage_while_waiting):
         run = run_dag(dag)
 
     assert run.state == "success"
-    assert xcom(run, "launch", key="outputs") == {"o0": 3.0}
+    assert xcom(run, "launch", key="outputs") == {"o0": 6.0}
 
 
 @pytest.mark.asyncio
