@@ -42,7 +42,6 @@ import base64
 import json
 import os
 import queue
-import secrets
 import shlex
 import shutil
 import signal
@@ -62,7 +61,7 @@ WINDOW = (1440, 1000)
 MAX_BYTES = 300_000
 
 sys.path.insert(0, str(REPO))
-from tests.airflow_processes import BIN, Airflow, free_port, wait_for  # noqa: E402
+from tests.airflow_processes import BIN, Airflow, airflow_env, free_port, wait_for  # noqa: E402
 
 DAG_ID = "flyte_slow_training"
 TASK_ID = "train_model"
@@ -215,27 +214,11 @@ def start_airflow(home: Path, dags: Path, admin: Admin) -> Airflow:
             "kwargs": {"path": str(dags)},
         },
     ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env.update(
-        {
-            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
-            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            "AIRFLOW__API__BASE_URL": api,
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-        }
+    env = airflow_env(
+        home,
+        api_port,
+        REPO / "example_dags",
+        settings={"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles)},
     )
     quiet = {"env": env, "check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "timeout": 300}
     print("airflow db migrate", flush=True)

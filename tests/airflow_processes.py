@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal as signals
 import socket
 import subprocess
@@ -36,6 +37,47 @@ HEALTH_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 # triggerer so its Job row (and ``/api/v2/jobs``) says which process it is.
 HOSTNAME_ENV = "AIRFLOW_TEST_HOSTNAME"
 _HOSTNAME_MODULE = "airflow_test_hostname"
+
+
+def airflow_env(
+    home: Path,
+    api_port: int,
+    dags: Path,
+    *,
+    database_url: str | None = None,
+    parallelism: int = 4,
+    settings: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment every process of one local Airflow shares: this machine's environment without
+    its AIRFLOW settings, one home, one JWT secret and one execution API URL, LocalExecutor, fast
+    heartbeats, the simple auth manager with everyone admin; ``settings`` add or replace variables
+    (a connection, a DAG bundle list). SQLite in ``home`` unless a ``database_url`` is given."""
+    api = f"http://127.0.0.1:{api_port}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    env.update(
+        {
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url or f"sqlite:///{home}/airflow.db",
+            "AIRFLOW__API__BASE_URL": api,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            **(settings or {}),
+        }
+    )
+    return env
 
 
 def free_port() -> int:

@@ -27,6 +27,7 @@ from flyteidl.core.execution_pb2 import WorkflowExecution
 
 from airflow_provider_flyte.naming import execution_name
 from tests.airflow_processes import BIN, Airflow, free_port
+from tests.airflow_processes import airflow_env as processes_env
 from tests.deployment.postgres import Postgres
 
 Phase = WorkflowExecution.Phase  # Phase.RUNNING, Phase.ABORTED, Phase.Name(n)
@@ -138,33 +139,17 @@ def admin_summary(admin: Any) -> str:
 
 def airflow_env(home: Path, database_url: str, api_port: int, admin: Any, dags: Path = DAGS) -> dict[str, str]:
     """The environment every process of the deployment shares (one JWT secret, one execution API URL)."""
-    api = f"http://127.0.0.1:{api_port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env.update(
-        {
-            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": str(AIRFLOW_PARALLELISM),
+    return processes_env(
+        home,
+        api_port,
+        dags,
+        database_url=database_url,
+        parallelism=AIRFLOW_PARALLELISM,
+        settings={
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
-            "AIRFLOW__API__BASE_URL": api,
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_json(admin),
-        }
+        },
     )
-    return env
 
 
 def _migrate(env: dict[str, str], log: Path) -> None:

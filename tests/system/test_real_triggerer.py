@@ -9,7 +9,6 @@ own run through the REST API and reads the task and the Flyte execution back.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import signal
@@ -21,7 +20,7 @@ import pytest
 
 from airflow_provider_flyte.naming import execution_name
 from airflow_provider_flyte.phases import AIRFLOW_ABORT_PREFIX
-from tests.airflow_processes import BIN, Airflow, _free_port, _wait_for
+from tests.airflow_processes import BIN, Airflow, _free_port, _wait_for, airflow_env
 from tests.waiting import Phase
 
 pytestmark = [pytest.mark.timeout(200)]
@@ -51,37 +50,13 @@ def airflow(admin):
     host, port = admin.endpoint.rsplit(":", 1)
     api_port = _free_port()
     api = f"http://127.0.0.1:{api_port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
-    env.update(
-        {
-            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(HERE / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            "AIRFLOW__API__BASE_URL": api,
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_FLYTE_CONN": json.dumps(
-                {
-                    "conn_type": "flyte",
-                    "host": host,
-                    "port": int(port),
-                    "extra": {"insecure": True, "project": "flytesnacks", "domain": "development"},
-                }
-            ),
-        }
-    )
+    connection = {
+        "conn_type": "flyte",
+        "host": host,
+        "port": int(port),
+        "extra": {"insecure": True, "project": "flytesnacks", "domain": "development"},
+    }
+    env = airflow_env(home, api_port, HERE / "dags", settings={"AIRFLOW_CONN_FLYTE_CONN": json.dumps(connection)})
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"],
         env=env,
