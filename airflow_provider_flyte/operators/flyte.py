@@ -262,7 +262,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         self._stop_cause = stop_cause(ti.dag_id, ti.task_id, ti.try_number, ti.run_id)
         if self.terminate_on_kill and self.wait_for_termination:
             owned = OwnedExecution(self.flyte_conn_id, project, domain, name)
-            context["ti"].xcom_push(key=OWNED_EXECUTION_XCOM, value=owned.to_xcom())
+            ti.xcom_push(key=OWNED_EXECUTION_XCOM, value=owned.to_xcom())
 
     def _continue_from(self, context: Context, found: ExecutionState) -> ExecutionState:
         own_name = self._own_name(context)
