@@ -7,8 +7,7 @@ so Airflow must not retry and relaunch it.
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
+from airflow_provider_flyte.compat import AirflowException, AirflowFailException
 from airflow_provider_flyte.phases import ExecutionState, Outcome
 
 

@@ -1,7 +1,8 @@
 """The provider-info dict Airflow discovers through the ``apache_airflow_provider`` entry point.
 
 The connection form is declared here (``conn-fields`` / ``ui-field-behaviour``) so the
-Airflow 3 UI renders it without importing the hook.
+Airflow 3.2+ UI renders it without importing the hook; ``hooks/form.py`` hands the same form to
+3.0 and 3.1, which ask the hook for it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     ),
 }
 
+FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema"],
+    "relabeling": {"host": "FlyteAdmin host", "login": "Client ID", "password": "Client secret"},
+    "placeholders": {
+        "host": "flyte.example.com",
+        "port": "443",
+        "login": "OAuth2 client id (client_credentials)",
+        "password": "OAuth2 client secret",
+        "project": "flytesnacks",
+        "domain": "development",
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
@@ -72,18 +86,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_flyte.hooks.flyte.FlyteHook",
                 "hook-name": "Flyte",
                 "conn-fields": CONN_FIELDS,
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema"],
-                    "relabeling": {"host": "FlyteAdmin host", "login": "Client ID", "password": "Client secret"},
-                    "placeholders": {
-                        "host": "flyte.example.com",
-                        "port": "443",
-                        "login": "OAuth2 client id (client_credentials)",
-                        "password": "OAuth2 client secret",
-                        "project": "flytesnacks",
-                        "domain": "development",
-                    },
-                },
+                "ui-field-behaviour": FIELD_BEHAVIOUR,
             }
         ],
     }

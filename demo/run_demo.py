@@ -24,6 +24,7 @@ EXAMPLES = REPO / "example_dags"
 WORKFLOWS = sorted((EXAMPLES / "flyte_workflows").glob("*_workflow.py"))
 PORT = int(os.environ.get("FLYTE_DEMO_PORT", "30080"))  # 0: any free port
 HOME = Path(os.environ.get("FLYTE_DEMO_AIRFLOW_HOME", REPO / ".airflow_home"))
+sys.path.insert(0, str(REPO))  # tests/airflow_runs.py: parsing and running DAGs on each Airflow 3 release
 
 
 def free_or_any(port: int) -> int:
@@ -70,33 +71,22 @@ def configure_airflow(port: int) -> None:
     )
 
 
-def xcom(run, task_id: str, key: str = "return_value"):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.query(XComModel).filter_by(
-            dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key=key, map_index=-1
-        ).one_or_none()
-        return None if row is None else XComModel.deserialize_value(row)
-
-
 def main() -> int:
     admin, port = start_admin()
     configure_airflow(port)
     try:
         from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
         from airflow.utils import db
 
         from airflow_provider_flyte.hooks.flyte import FlyteHook
+        from tests.airflow_runs import dag_bag, sync_to_db, xcom
 
         db.initdb()
         DagBundlesManager().sync_bundles_to_db()
-        bag = DagBag(dag_folder=EXAMPLES, bundle_path=EXAMPLES)
+        bag = dag_bag(EXAMPLES)
         if bag.import_errors:
             sys.exit(f"example_dags/ does not parse: {bag.import_errors}")
-        sync_bag_to_db(bag, "dags-folder", None)
+        sync_to_db(bag)
         dag = bag.dags["example_flyte_ml"]
 
         print("Running example_flyte_ml through dag.test() (Airflow logs at WARNING; FLYTE_DEMO_LOG_LEVEL=INFO for all)")

@@ -367,9 +367,11 @@ class Airflow:
         return wait_for(f"{', '.join(components)} to be healthy", check, timeout)
 
     def wait_for_dag(self, dag_id: str | None = None, timeout: float = 120.0) -> dict:
+        """Until the DAG's tasks are served: they come from the serialised DAG, which Airflow 3.0 may
+        write after the DAG's row (a run triggered in between fails "not found in serialized_dag")."""
         dag_id = self._dag(dag_id)
         return wait_for(
-            f"DAG {dag_id} to be parsed and served", lambda: self.get_or_none(f"/api/v2/dags/{dag_id}"), timeout
+            f"DAG {dag_id} to be parsed and served", lambda: self.get_or_none(f"/api/v2/dags/{dag_id}/tasks"), timeout
         )
 
     def jobs(self, job_type: str | None = None, alive: bool | None = None) -> list[dict]:

@@ -20,6 +20,9 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # Airflow 3.0 prints a failed task's error as a rich traceback, wrapped at the terminal's
+        # width: wide enough that a message stays on one line for the tests to find it.
+        "COLUMNS": "1000",
     }
 )
 
@@ -45,9 +48,9 @@ def airflow_db() -> Path:
 
 def example_dag(dag_id: str):
     """An example DAG as Airflow's DAG processor finds it: ``example_dags/`` parsed by a DagBag."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_runs import dag_bag
 
-    bag = DagBag(dag_folder=EXAMPLE_DAGS, bundle_path=EXAMPLE_DAGS)
+    bag = dag_bag(EXAMPLE_DAGS)
     assert not bag.import_errors, bag.import_errors
     return bag.dags[dag_id]
 

@@ -28,6 +28,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_flyte.compat import amask_secret, mask_secret
 from airflow_provider_flyte.exceptions import FlyteConnectionError, FlyteTokenEndpointUnavailable
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 
@@ -41,19 +42,6 @@ _FOREVER = float("inf")
 # so an identity-provider outage costs one request per backoff step, not one per waiting task.
 _BACKOFF_INITIAL = 1.0
 _BACKOFF_MAX = 60.0
-
-
-def _mask(value: str) -> None:
-    from airflow.sdk.log import mask_secret
-
-    mask_secret(value)
-
-
-async def _amask(value: str) -> None:
-    """The event-loop-safe twin: the sync masker can deadlock inside the triggerer."""
-    from airflow.sdk.log import amask_secret
-
-    await amask_secret(value)
 
 
 @dataclass(frozen=True)
@@ -202,7 +190,7 @@ class TokenSource:
                 token = self._obtain(timeout)
             except Exception as err:
                 return self._failed(err)
-            _mask(token.value)
+            mask_secret(token.value)
             self._obtained(token)
             return self._header()
 
@@ -223,7 +211,7 @@ class TokenSource:
                 token = await self._aobtain(timeout)
             except Exception as err:
                 return self._failed(err)
-            await _amask(token.value)
+            await amask_secret(token.value)
             self._obtained(token)
             return self._header()
 

@@ -12,8 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
+from airflow_provider_flyte.compat import BaseHook
 from airflow_provider_flyte.exceptions import FlyteEntityNotFound
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.phases import ExecutionState
@@ -43,6 +42,20 @@ class FlyteHook(BaseHook):
     default_conn_name = "flyte_default"
     conn_type = "flyte"
     hook_name = "Flyte"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Airflow 3.0/3.1 only; 3.2+ reads the form from provider info (see ``hooks/form``)."""
+        from airflow_provider_flyte.hooks.form import connection_form_widgets
+
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Airflow 3.0/3.1 only, like ``get_connection_form_widgets``."""
+        from airflow_provider_flyte.hooks.form import ui_field_behaviour
+
+        return ui_field_behaviour()
 
     def __init__(self, flyte_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)

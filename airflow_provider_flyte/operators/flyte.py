@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, XComArg, conf
+from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_flyte import waiting
+from airflow_provider_flyte.compat import conf, degraded, task_instance_url
 from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.labels import airflow_labels, check_owned
@@ -186,7 +187,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
 
         annotations = dict(self.annotations)
         if conf.get("api", "base_url", fallback=None):
-            annotations.setdefault("airflow-task-instance-url", context["ti"].log_url)
+            annotations.setdefault("airflow-task-instance-url", task_instance_url(context["ti"]))
         return LaunchOptions(
             labels={**{k: str(v) for k, v in self.labels.items()}, **airflow_labels(context["ti"])},
             annotations={k: str(v) for k, v in annotations.items()},
@@ -327,6 +328,8 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
     def _defer(self, context: Context, state: ExecutionState, deadline: Deadline) -> None:
         from airflow_provider_flyte.triggers.flyte import FlyteExecutionTrigger
 
+        if self.terminate_on_kill:
+            degraded("trigger-on-kill")
         self.defer(
             trigger=FlyteExecutionTrigger(
                 conn_id=self.flyte_conn_id,

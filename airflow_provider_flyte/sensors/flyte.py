@@ -11,10 +11,10 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, XComArg, conf
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import BaseSensorOperator, XComArg
 
 from airflow_provider_flyte import waiting
+from airflow_provider_flyte.compat import AirflowSensorTimeout, AirflowSkipException, conf
 from airflow_provider_flyte.exceptions import FlyteProviderError, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.phases import ExecutionState, Outcome
@@ -95,8 +95,6 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
         return True
 
     def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> None:
-        from airflow.sdk.exceptions import AirflowSensorTimeout
-
         resumed = waiting.resume(event, expected, None)
         if resumed.deadline_passed:
             raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {self.timeout}s expired"))

@@ -31,12 +31,11 @@ CONFIG_TTL = 60.0
 
 async def read_config(conn_id: str) -> FlyteConnectionConfig:
     """The connection as the triggerer must read it: without blocking the event loop."""
-    from airflow.sdk import BaseHook
-
+    from airflow_provider_flyte.compat import aget_connection
     from airflow_provider_flyte.hooks.flyte import config_from_connection
 
-    conn = await BaseHook.aget_connection(conn_id)
-    return config_from_connection(conn, await conn.aextra_dejson())
+    conn, extra = await aget_connection(conn_id)
+    return config_from_connection(conn, extra)
 
 
 @dataclass

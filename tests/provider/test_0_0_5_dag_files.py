@@ -21,7 +21,8 @@ from tests.airflow_runs import run_dag, xcom
 )
 def test_the_0_0_5_import_paths_warn_and_point_at_the_new_ones(old, new):
     done = subprocess.run(
-        [sys.executable, "-c", "import warnings\nwith warnings.catch_warnings(record=True) as seen:\n"
+        # The new module first: Airflow 3.0 takes over warnings.showwarning while it loads.
+        [sys.executable, "-c", f"import warnings, {new}\nwith warnings.catch_warnings(record=True) as seen:\n"
          f"    warnings.simplefilter('always')\n    import {old}\n"
          "print([str(w.message) for w in seen if w.category is DeprecationWarning and 'flyte_provider' in str(w.message)])"],
         capture_output=True, text=True, check=True,

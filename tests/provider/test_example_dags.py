@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.airflow_runs import run_dag, task_instance, xcom
+from tests.airflow_runs import dag_bag, run_dag, task_instance, xcom
 from tests.conftest import EXAMPLE_DAGS, EXAMPLE_WORKFLOWS, example_dag
 
 EXAMPLES = {"example_flyte_classic", "example_flyte_deferrable", "example_flyte_ml", "example_flyte_recover"}
 
 
 def test_the_example_folder_is_a_dag_folder_and_its_flyte_workflows_are_ignored():
-    from airflow.dag_processing.dagbag import DagBag
-
     # safe_mode off: every .py file is imported unless .airflowignore excludes it
-    bag = DagBag(dag_folder=EXAMPLE_DAGS, bundle_path=EXAMPLE_DAGS, safe_mode=False)
+    bag = dag_bag(EXAMPLE_DAGS, safe_mode=False)
 
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == EXAMPLES

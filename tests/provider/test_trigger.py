@@ -151,8 +151,9 @@ ROW_1_0_0_DEV0 = (
 @pytest.mark.asyncio
 async def test_a_trigger_row_written_by_1_0_0_dev0_resumes_after_an_upgrade(airflow_db, flyte_conn):
     from airflow.models.trigger import Trigger
-    from airflow.serialization.decoders import smart_decode_trigger_kwargs
     from airflow.utils.session import create_session
+
+    from tests.airflow_runs import load_trigger_kwargs
 
     name = launch_directly("trigger-old-row", "simple.double_wf", {"x": 2})
     classpath, kwargs = ROW_1_0_0_DEV0
@@ -163,7 +164,7 @@ async def test_a_trigger_row_written_by_1_0_0_dev0_resumes_after_an_upgrade(airf
         row_id = row.id
     with create_session() as session:  # read back as the triggerer does
         stored = session.get(Trigger, row_id)
-        loaded = {k: smart_decode_trigger_kwargs(v) for k, v in Trigger._decrypt_kwargs(stored.encrypted_kwargs).items()}
+        loaded = load_trigger_kwargs(stored)
         module, _, cls = stored.classpath.rpartition(".")
         trigger = getattr(importlib.import_module(module), cls)(**loaded)
         session.delete(stored)

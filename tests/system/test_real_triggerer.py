@@ -71,7 +71,7 @@ def airflow(admin):
         cluster.start("dag-processor")
         cluster.start("scheduler", "--skip-serve-logs")
         cluster.start("triggerer", "--skip-serve-logs")
-        _wait_for("the DAG to be parsed and served", lambda: cluster.get_or_none(f"/api/v2/dags/{DAG_ID}"), 120)
+        cluster.wait_for_dag(DAG_ID)
         yield cluster
     except BaseException:
         print(cluster.diagnostics())
@@ -163,7 +163,7 @@ def test_many_deferred_tasks_are_watched_together_by_one_triggerer(airflow, admi
     dag_id, run_id = "flyte_many_deferred", f"many-{secrets.token_hex(4)}"
     try:
         airflow.ensure_triggerer()
-        _wait_for("the DAG to be served", lambda: airflow.get_or_none(f"/api/v2/dags/{dag_id}"), 120)
+        airflow.wait_for_dag(dag_id)
         lists, gets = admin.rpc_counts.get("ListExecutions", 0), admin.rpc_counts.get("GetExecution", 0)
         airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"dag_run_id": run_id, "logical_date": None})
 

@@ -45,11 +45,3 @@ def test_airflow_discovers_the_provider_and_the_flyte_connection_type():
     manager = ProvidersManager()
     assert "airflow-provider-flyte" in manager.providers
     assert manager.hooks["flyte"].hook_class_name == "airflow_provider_flyte.hooks.flyte.FlyteHook"
-
-
-def test_connection_form_fields_come_from_provider_info():
-    from airflow.providers_manager import ProvidersManager
-
-    widgets = ProvidersManager().connection_form_widgets
-    assert {"extra__flyte__auth_mode", "extra__flyte__insecure", "extra__flyte__project"} <= set(widgets)
-    assert widgets["extra__flyte__auth_mode"].field["schema"]["enum"][0] == "none"

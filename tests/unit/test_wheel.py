@@ -23,10 +23,10 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     return zipfile.ZipFile(built)
 
 
-def test_the_wheel_is_version_1_0_0_dev0_for_airflow_3_3_and_later(wheel):
+def test_the_wheel_is_version_1_0_0_dev0_for_every_airflow_3(wheel):
     metadata = next(n for n in wheel.namelist() if n.endswith("METADATA"))
     text = wheel.read(metadata).decode()
-    assert "Version: 1.0.0.dev0" in text and "Requires-Dist: apache-airflow<4,>=3.3" in text
+    assert "Version: 1.0.0.dev0" in text and "Requires-Dist: apache-airflow<4,>=3.0" in text
 
 
 def test_the_wheel_carries_the_provider_and_the_0_0_5_alias(wheel):
