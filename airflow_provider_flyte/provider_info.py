@@ -80,6 +80,13 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte"]}],
         "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte"]}],
         "extra-links": ["airflow_provider_flyte.links.flyte.FlyteExecutionLink"],
+        "asset-uris": [
+            {
+                "schemes": ["flyte"],
+                "handler": "airflow_provider_flyte.lineage.assets.sanitize_uri",
+                "to_openlineage_converter": "airflow_provider_flyte.lineage.assets.convert_asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "flyte",

@@ -144,8 +144,10 @@ def conclude(state: ExecutionState, log: Log) -> None:
     log.info("%s", state.summary())
 
 
-def push_outputs(context: Context, hook: FlyteHook, state: ExecutionState) -> None:
-    context["ti"].xcom_push(key="outputs", value=hook.get_outputs(state.project, state.domain, state.name))
+def push_outputs(context: Context, hook: FlyteHook, state: ExecutionState) -> dict[str, Any]:
+    outputs = hook.get_outputs(state.project, state.domain, state.name)
+    context["ti"].xcom_push(key="outputs", value=outputs)
+    return outputs
 
 
 @dataclass(frozen=True)

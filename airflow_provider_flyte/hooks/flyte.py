@@ -18,8 +18,11 @@ from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.phases import ExecutionState
 
 if TYPE_CHECKING:
+    from flyteidl.core.literals_pb2 import LiteralMap
+
     from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget
+    from airflow_provider_flyte.lineage.entity import FlyteEntity
 
 
 # ``test_connection`` (the UI's Test button, ``airflow connections test``) answers within 5 s:
@@ -230,17 +233,33 @@ class FlyteHook(BaseHook):
         return self.get_execution(project, domain, new_name)
 
     def get_outputs(self, project: str, domain: str, name: str) -> dict[str, Any]:
-        """Outputs of a finished execution as JSON-friendly values (files and datasets as URIs).
+        """Outputs of a finished execution as JSON-friendly values (files and datasets as URIs)."""
+        from airflow_provider_flyte.hooks.literals import literal_map_to_json
 
-        Large outputs that FlyteAdmin offloads come back as a blob reference; we read the blob.
-        """
+        return literal_map_to_json(self.execution_data(project, domain, name)[1])
+
+    def execution_data(self, project: str, domain: str, name: str) -> tuple[LiteralMap, LiteralMap]:
+        """The execution's typed inputs and outputs. Large ones that FlyteAdmin offloads come back
+        as a blob reference; we read the blob."""
         from airflow_provider_flyte.hooks import admin_messages as m
-        from airflow_provider_flyte.hooks.literals import literal_map_to_json, read_offloaded_literal_map
+        from airflow_provider_flyte.hooks.literals import read_offloaded_literal_map
 
         data = self.client.call("GetExecutionData", m.data_request(project, domain, name))
-        if not data.full_outputs.literals and data.outputs.url:
-            return literal_map_to_json(read_offloaded_literal_map(data.outputs.url))
-        return literal_map_to_json(data.full_outputs)
+        inputs, outputs = data.full_inputs, data.full_outputs
+        if not inputs.literals and data.inputs.url:
+            inputs = read_offloaded_literal_map(data.inputs.url)
+        if not outputs.literals and data.outputs.url:
+            outputs = read_offloaded_literal_map(data.outputs.url)
+        return inputs, outputs
+
+    def execution_entity(self, project: str, domain: str, name: str) -> FlyteEntity:
+        """The launch plan (or, for a single-task execution, the task) an execution runs."""
+        from airflow_provider_flyte.hooks import admin_messages as m
+        from airflow_provider_flyte.lineage.entity import FlyteEntity
+
+        lp = self.client.call("GetExecution", m.execution_request(project, domain, name)).spec.launch_plan
+        kind = "task" if lp.resource_type == m.TASK else "launch_plan"
+        return FlyteEntity(kind, lp.project, lp.domain, lp.name, lp.version)
 
     def execution_url(self, project: str, domain: str, name: str) -> str:
         return self.config.execution_url(project, domain, name)

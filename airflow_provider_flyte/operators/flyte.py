@@ -26,9 +26,11 @@ from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_flyte import waiting
 from airflow_provider_flyte.compat import conf, degraded, task_instance_url
-from airflow_provider_flyte.exceptions import FlyteWaitError, FlyteWaitTimeout
+from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError, FlyteWaitTimeout
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.labels import airflow_labels, check_owned
+from airflow_provider_flyte.lineage import assets, openlineage
+from airflow_provider_flyte.lineage.entity import FlyteEntity
 from airflow_provider_flyte.links.flyte import FlyteExecutionLink
 from airflow_provider_flyte.naming import (
     attempt_name,
@@ -110,6 +112,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         push_outputs: bool = True,
         recover_on_retry: bool = True,
         terminate_on_kill: bool = True,
+        outlet_outputs: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -128,6 +131,11 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
             raise ValueError(
                 f"FlyteOperator {self.task_id!r}: inputs must be a dict (or a template / XComArg rendering to one), "
                 f"got {type(inputs).__name__}"
+            )
+        if outlet_outputs and not wait_for_termination:
+            raise ValueError(
+                f"FlyteOperator {self.task_id!r}: outlet_outputs={list(outlet_outputs)!r} needs wait_for_termination=True "
+                "(outputs exist once the execution succeeded)"
             )
         if execution_name and "{{" not in execution_name:
             validate_execution_name(execution_name)
@@ -161,6 +169,8 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         self.push_outputs = push_outputs
         self.recover_on_retry = recover_on_retry
         self.terminate_on_kill = terminate_on_kill
+        self.outlet_outputs = tuple(outlet_outputs)
+        self._seen: ExecutionState | None = None  # the execution as last seen, for lineage
         self._watching: tuple[str, str, str] | None = None
         self._stop_cause = ""
 
@@ -191,7 +201,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         return LaunchOptions(
             labels={**{k: str(v) for k, v in self.labels.items()}, **airflow_labels(context["ti"])},
             annotations={k: str(v) for k, v in annotations.items()},
-            envs={k: str(v) for k, v in self.envs.items()},
+            envs={**openlineage.parent_run_env(context["ti"]), **{k: str(v) for k, v in self.envs.items()}},
             max_parallelism=self.max_parallelism,
             raw_output_data_config=self.raw_output_data_config,
             assumable_iam_role=self.assumable_iam_role,
@@ -250,6 +260,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
 
     def _track(self, context: Context, state: ExecutionState) -> None:
         """From now on, on_kill terminates this execution and the console link points at it."""
+        self._seen = state
         self._claim(context, state.project, state.domain, state.name)
         FlyteExecutionLink.persist(context, state.url)
 
@@ -366,10 +377,45 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         return self.hook.get_execution(state.project, state.domain, state.name)
 
     def _finish(self, context: Context, state: ExecutionState) -> str:
+        self._seen = state
         waiting.conclude(state, self.log)
-        if self.push_outputs:
-            waiting.push_outputs(context, self.hook, state)
+        outputs = waiting.push_outputs(context, self.hook, state) if self.push_outputs else None
+        if self.outlets:
+            self._record_asset_events(context, state, outputs)
         return state.name
+
+    def _record_asset_events(self, context: Context, state: ExecutionState, outputs: dict[str, Any] | None) -> None:
+        """Each outlet asset's event says which execution made it and carries ``outlet_outputs``."""
+        from airflow.sdk import Asset
+
+        if self.outlet_outputs and outputs is None:
+            outputs = self.hook.get_outputs(state.project, state.domain, state.name)
+        missing = [name for name in self.outlet_outputs if name not in (outputs or {})]
+        if missing:
+            raise FlyteProviderError(
+                f"FlyteOperator {self.task_id!r}: outlet_outputs {missing} are not outputs of {state.name} "
+                f"(its outputs: {sorted(outputs or {})})"
+            )
+        extra = assets.outlet_extra(state, {name: (outputs or {})[name] for name in self.outlet_outputs})
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):
+                context["outlet_events"][outlet].extra.update(extra)
+
+    # -- lineage (Airflow's OpenLineage provider calls these in the task's process) -----------------
+
+    def _entity(self) -> FlyteEntity:
+        project, domain = self._where()
+        kind, name = ("launch_plan", self.launchplan_name) if self.launchplan_name else ("task", self.task_name)
+        return FlyteEntity(kind, project, domain, str(name), self.version or "")
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        return openlineage.on_start(self._entity())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return openlineage.on_end(self.hook, self._entity(), self._seen)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        return openlineage.on_end(self.hook, self._entity(), self._seen)
 
     def on_kill(self) -> None:
         """Killing the Airflow task stops the Flyte execution it launched or was waiting for,

@@ -8,7 +8,14 @@ from pathlib import Path
 from tests.airflow_runs import dag_bag, run_dag, task_instance, xcom
 from tests.conftest import EXAMPLE_DAGS, EXAMPLE_WORKFLOWS, example_dag
 
-EXAMPLES = {"example_flyte_classic", "example_flyte_deferrable", "example_flyte_ml", "example_flyte_recover"}
+EXAMPLES = {
+    "example_flyte_assets",
+    "example_flyte_assets_report",
+    "example_flyte_classic",
+    "example_flyte_deferrable",
+    "example_flyte_ml",
+    "example_flyte_recover",
+}
 
 
 def test_the_example_folder_is_a_dag_folder_and_its_flyte_workflows_are_ignored():
@@ -17,7 +24,9 @@ def test_the_example_folder_is_a_dag_folder_and_its_flyte_workflows_are_ignored(
 
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == EXAMPLES
-    assert {Path(p).name for p in bag.file_last_changed} == {f"{dag_id}.py" for dag_id in EXAMPLES}
+    assert {Path(p).name for p in bag.file_last_changed} == {
+        f"{dag_id}.py" for dag_id in EXAMPLES if not dag_id.endswith("_report")
+    }
     assert [p.name for p in EXAMPLE_WORKFLOWS] == ["ml_workflow.py", "publish_workflow.py"]
 
 
@@ -79,3 +88,25 @@ def test_recover_example_reruns_only_the_failed_node(airflow_db, flyte_conn, fly
     from flyteidl.admin.execution_pb2 import ExecutionMetadata
 
     assert recovered.spec.metadata.mode == ExecutionMetadata.RECOVERED
+
+
+def test_assets_example_publishes_the_trained_model_with_its_metrics(airflow_db, flyte_conn):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    run = run_dag(example_dag("example_flyte_assets"))
+
+    assert run.state == "success"
+    with create_session() as session:
+        [event] = (
+            session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri.startswith("flyte://"), AssetEvent.source_run_id == run.run_id)
+            .all()
+        )
+        extra = dict(event.extra)
+    assert extra["flyte_execution"] == xcom(run, "train")
+    assert extra["outputs"]["o0"]["k"] == 5 and 0 < extra["outputs"]["o0"]["accuracy"] <= 1
+    report = example_dag("example_flyte_assets_report")
+    assert [a.uri for a in report.timetable.asset_condition.objects] == [
+        "flyte://flytesnacks/development/flyte_workflows.ml_workflow.training_workflow"
+    ]
