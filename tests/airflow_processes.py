@@ -6,8 +6,8 @@ this interpreter's venv, each in its own process group with its output in a log 
 ``<AIRFLOW_HOME>/process-logs`` (``Airflow.diagnostics()`` prints the tails).
 
 The REST helpers expect the simple auth manager with ``[core] simple_auth_manager_all_admins``
-(no token needed). Methods of ``Airflow`` that take no ``dag_id`` fall back to the one given to
-the constructor (``Airflow(..., dag_id=..., task_id=...)``), for suites built around one DAG.
+(a token from ``/auth/token`` where the release asks for one). Methods of ``Airflow`` that take
+no ``dag_id`` fall back to the one given to the constructor (``Airflow(..., dag_id=..., task_id=...)``), for suites built around one DAG.
 """
 
 from __future__ import annotations
@@ -188,6 +188,7 @@ class Airflow:
         self.home = home
         self.env = env
         self.api = api
+        self._token: str | None = None
         self.dag_id = dag_id
         self.task_id = task_id
         self.logs = home / "process-logs"
@@ -332,15 +333,27 @@ class Airflow:
     # --- REST ------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
-        """JSON in, JSON out; an HTTP error status raises ``ApiError`` carrying the response body."""
+        """JSON in, JSON out; an HTTP error status raises ``ApiError`` carrying the response body.
+
+        Airflow 3.0 and 3.2+ let every request in as admin under ``simple_auth_manager_all_admins``;
+        3.1 answers 401 until the request carries a token, which ``/auth/token`` hands out to anyone
+        in that mode: fetched on the first 401, then sent with every request."""
         data = json.dumps(body).encode() if body is not None else None
         url = self.api + path
-        req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            raise ApiError(method, url, error) from None
+        for attempt in range(2):
+            headers = {"Content-Type": "application/json"}
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as response:
+                    return json.loads(response.read() or b"null")
+            except urllib.error.HTTPError as error:
+                if error.code != 401 or attempt:
+                    raise ApiError(method, url, error) from None
+                with urllib.request.urlopen(self.api + "/auth/token", timeout=timeout) as response:
+                    self._token = json.loads(response.read())["access_token"]
+        raise AssertionError("unreachable")
 
     def get_or_none(self, path: str) -> Any:
         """GET, or None on any HTTP error or connection failure (the server may be down)."""
