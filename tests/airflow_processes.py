@@ -247,17 +247,7 @@ class Airflow:
                 raise AssertionError(f"{name} exited ({process.popen.returncode}) while starting")
             if command == "api-server":
                 return self.health()
-            hostname = process.env.get(HOSTNAME_ENV)
-            for job in self.jobs(_JOB_TYPES[command]):
-                started = job["start_date"] and _epoch(job["start_date"])
-                if (
-                    job["state"] == "running"
-                    and started
-                    and started >= process.started_at
-                    and (hostname is None or job["hostname"] == hostname)
-                ):
-                    return job
-            return None
+            return self._job_of(process)
 
         return wait_for(f"{name} to be up", check, timeout)
 
@@ -337,10 +327,15 @@ class Airflow:
 
         Airflow 3.0 and 3.2+ let every request in as admin under ``simple_auth_manager_all_admins``;
         3.1 answers 401 until the request carries a token, which ``/auth/token`` hands out to anyone
-        in that mode: fetched on the first 401, then sent with every request."""
+        in that mode: fetched on the first 401, then sent with every request.
+
+        A 500 "Database error" is sent again (up to 3 tries), as a user clicks again: on Postgres a
+        PATCH of a run can deadlock with the scheduler updating the same rows, and the whole request
+        is rolled back (seen marking a run failed while its tasks were being cleared)."""
         data = json.dumps(body).encode() if body is not None else None
         url = self.api + path
-        for attempt in range(2):
+        database_errors, token_fetched = 0, False
+        while True:
             headers = {"Content-Type": "application/json"}
             if self._token:
                 headers["Authorization"] = f"Bearer {self._token}"
@@ -349,11 +344,16 @@ class Airflow:
                 with urllib.request.urlopen(req, timeout=timeout) as response:
                     return json.loads(response.read() or b"null")
             except urllib.error.HTTPError as error:
-                if error.code != 401 or attempt:
-                    raise ApiError(method, url, error) from None
+                failure = ApiError(method, url, error)
+            if failure.code == 401 and not token_fetched:
+                token_fetched = True
                 with urllib.request.urlopen(self.api + "/auth/token", timeout=timeout) as response:
                     self._token = json.loads(response.read())["access_token"]
-        raise AssertionError("unreachable")
+            elif failure.code == 500 and '"Database error"' in failure.body and database_errors < 2:
+                database_errors += 1
+                time.sleep(0.5)
+            else:
+                raise failure
 
     def get_or_none(self, path: str) -> Any:
         """GET, or None on any HTTP error or connection failure (the server may be down)."""
@@ -397,9 +397,25 @@ class Airflow:
         return self.request("GET", "/api/v2/jobs?" + urllib.parse.urlencode(query))["jobs"]
 
     def triggerer_job(self, name: str) -> dict | None:
-        """The newest TriggererJob row of the triggerer started under ``name`` (by ``start_triggerer``)."""
-        jobs = [j for j in self.jobs("TriggererJob") if j["hostname"] == name]
-        return max(jobs, key=lambda j: j["id"]) if jobs else None
+        """The running Job row of the triggerer process started under ``name`` (by ``start_triggerer``).
+
+        Only a row started after that process counts: a killed predecessor of the same name leaves
+        a row still marked running, which a lookup by hostname alone would return.
+        """
+        return self._job_of(self.processes[name])
+
+    def _job_of(self, process: Process) -> dict | None:
+        hostname = process.env.get(HOSTNAME_ENV)
+        for job in self.jobs(_JOB_TYPES[process.args[0]]):
+            started = job["start_date"] and _epoch(job["start_date"])
+            if (
+                job["state"] == "running"
+                and started
+                and started >= process.started_at
+                and (hostname is None or job["hostname"] == hostname)
+            ):
+                return job
+        return None
 
     def trigger(
         self, run_id: str, seconds: float | None = None, *, dag_id: str | None = None, conf: dict | None = None

@@ -173,12 +173,16 @@ def test_a_cleared_task_recovers_and_its_new_try_is_never_stopped(deployment):
     run_id = new_run_id("clear-recover")
     (first,) = task_names(LOAD_DAG, run_id, "deferred", [0])
     with wall_time("a deferred task cleared, then recovered"):
-        start_load(airflow, run_id, 3, seconds=25.0)
+        # Long enough that the cleared try's trigger is cancelled (on_kill) while its execution
+        # still runs, even on a loaded CI machine: 25 s was not, once.
+        start_load(airflow, run_id, 3, seconds=45.0)
         airflow.wait_for_tis(run_id, {"deferred"}, 3, timeout=180, task_id="deferred")
         airflow.clear_tasks(run_id, [("deferred", 0)])
         assert airflow.wait_for_run(run_id, timeout=240) == "success"
     ti = airflow.task_instance(run_id, "deferred", 0)
     assert ti["state"] == "success" and ti["try_number"] == 2
+    stopped = admin.get_execution(first)
+    assert stopped.closure.phase == Phase.ABORTED, f"clearing should have terminated {first}: {stopped.closure}"
     successor = admin.get_execution(first + "-r2")
     assert successor.closure.phase == Phase.SUCCEEDED
     assert deployment.ever_aborted([first + "-r2"]) == {}, "the new try's execution was never stopped"
