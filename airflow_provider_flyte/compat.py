@@ -80,6 +80,12 @@ _LIMITS: dict[str, tuple[bool, str]] = {
         "the provider's listener, within seconds); a deferred task that is cleared leaves the execution "
         "running, and the new try adopts it instead of relaunching.",
     ),
+    "event-cursor": (
+        AIRFLOW_3_3_PLUS,
+        "FlyteExecutionEventTrigger keeps its cursor in memory (the asset state store and acknowledged "
+        "event streams are Airflow 3.3+). After a triggerer restart it starts from the restart: executions "
+        "that ended while no triggerer ran make no event.",
+    ),
 }
 
 

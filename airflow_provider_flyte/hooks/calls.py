@@ -63,3 +63,10 @@ def terminate(project: str, domain: str, name: str, cause: str) -> AdminCall[boo
         ("FAILED_PRECONDITION", "NOT_FOUND"),
         lambda answer: answer is not None,
     )
+
+
+def execution_data(project: str, domain: str, name: str) -> AdminCall[Any]:
+    """GetExecutionData's answer; ``literals.resolve_data`` reads what FlyteAdmin offloaded."""
+    from airflow_provider_flyte.hooks import admin_messages as m
+
+    return AdminCall("GetExecutionData", m.data_request(project, domain, name))

@@ -241,16 +241,10 @@ class FlyteHook(BaseHook):
     def execution_data(self, project: str, domain: str, name: str) -> tuple[LiteralMap, LiteralMap]:
         """The execution's typed inputs and outputs. Large ones that FlyteAdmin offloads come back
         as a blob reference; we read the blob."""
-        from airflow_provider_flyte.hooks import admin_messages as m
-        from airflow_provider_flyte.hooks.literals import read_offloaded_literal_map
+        from airflow_provider_flyte.hooks import calls
+        from airflow_provider_flyte.hooks.literals import resolve_data
 
-        data = self.client.call("GetExecutionData", m.data_request(project, domain, name))
-        inputs, outputs = data.full_inputs, data.full_outputs
-        if not inputs.literals and data.inputs.url:
-            inputs = read_offloaded_literal_map(data.inputs.url)
-        if not outputs.literals and data.outputs.url:
-            outputs = read_offloaded_literal_map(data.outputs.url)
-        return inputs, outputs
+        return resolve_data(calls.execution_data(project, domain, name).run(self.client))
 
     def execution_entity(self, project: str, domain: str, name: str) -> FlyteEntity:
         """The launch plan (or, for a single-task execution, the task) an execution runs."""

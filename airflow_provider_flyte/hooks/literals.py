@@ -169,5 +169,16 @@ def read_offloaded_literal_map(url: str) -> literals_pb2.LiteralMap:
     return _read_blob(url, literals_pb2.LiteralMap)
 
 
+def resolve_data(data: Any) -> tuple[literals_pb2.LiteralMap, literals_pb2.LiteralMap]:
+    """Inputs and outputs from a GetExecutionData answer; large ones FlyteAdmin offloads come back
+    as a blob reference, which is read (blocking I/O: off the event loop in the triggerer)."""
+    inputs, outputs = data.full_inputs, data.full_outputs
+    if not inputs.literals and data.inputs.url:
+        inputs = read_offloaded_literal_map(data.inputs.url)
+    if not outputs.literals and data.outputs.url:
+        outputs = read_offloaded_literal_map(data.outputs.url)
+    return inputs, outputs
+
+
 def literal_map_to_json(literal_map: literals_pb2.LiteralMap) -> dict[str, Any]:
     return {name: literal_to_json(literal) for name, literal in literal_map.literals.items()}

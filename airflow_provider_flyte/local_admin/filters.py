@@ -47,6 +47,12 @@ def _timestamp(execution: execution_pb2.Execution) -> datetime.datetime:
     return execution.closure.created_at.ToDatetime(tzinfo=datetime.timezone.utc)
 
 
+def _updated(execution: execution_pb2.Execution) -> datetime.datetime:
+    """flyteadmin's ``execution_updated_at`` (the closure's) and its row's ``updated_at``: here the
+    closure is the row, so both are the time of the last phase change."""
+    return execution.closure.updated_at.ToDatetime(tzinfo=datetime.timezone.utc)
+
+
 def _parse_timestamp(value: str) -> datetime.datetime:
     try:
         parsed = datetime.datetime.fromisoformat(value)
@@ -63,6 +69,17 @@ _EXECUTION_COLUMNS: dict[str, tuple[Callable[[execution_pb2.Execution], Any], Ca
     "phase": (lambda e: _PHASES.Phase.Name(e.closure.phase), str),
     "created_at": (_timestamp, _parse_timestamp),
     "execution_created_at": (_timestamp, _parse_timestamp),
+    "updated_at": (_updated, _parse_timestamp),
+    "execution_updated_at": (_updated, _parse_timestamp),
+}
+# flyteadmin joins the launch plan an execution ran (``launch_plan.name``); a single-task
+# execution runs the launch plan flyteadmin made for its task, under the task's identifier.
+def _launch_plan(part: str) -> Callable[[execution_pb2.Execution], Any]:
+    return lambda execution: getattr(execution.spec.launch_plan, part)
+
+
+_JOINED_COLUMNS: dict[str, tuple[Callable[[execution_pb2.Execution], Any], Callable[[str], Any]]] = {
+    f"launch_plan.{part}": (_launch_plan(part), str) for part in ("project", "domain", "name", "version")
 }
 
 
@@ -97,9 +114,10 @@ def _execution_predicate(part: str) -> tuple[Predicate, frozenset[str] | None]:
         raise invalid_argument("invalid value for filters")
     function, field, raw_value = match.groups()
     field = field.removeprefix(_EXECUTION_PREFIX)
-    if field not in _EXECUTION_COLUMNS:
+    columns = _JOINED_COLUMNS if field in _JOINED_COLUMNS else _EXECUTION_COLUMNS
+    if field not in columns:
         raise invalid_argument(f"'executions.{field}' is invalid filter")
-    value_of, parse = _EXECUTION_COLUMNS[field]
+    value_of, parse = columns[field]
     values = [parse(value) for value in raw_value.split(";")]
     if function in _LIST_FUNCTIONS:
         test, wanted_set = _LIST_FUNCTIONS[function], frozenset(values)

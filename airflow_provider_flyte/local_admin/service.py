@@ -112,6 +112,8 @@ def _sort_value(item, key: str):
     if key == "execution_name":
         return item.id.name
     closure = item.closure
+    if key in ("updated_at", "execution_updated_at") and closure.HasField("updated_at"):
+        return closure.updated_at.ToNanoseconds()
     return closure.created_at.ToNanoseconds() if closure.HasField("created_at") else 0
 
 

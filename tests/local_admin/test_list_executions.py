@@ -169,3 +169,17 @@ def test_value_not_in_on_names_excludes_them(stub, five_finished):
     listed = _list(stub, f"value_not_in(execution_name,{';'.join(five_finished[1:])})", limit=1000)
     names = {e.id.name for e in listed.executions}
     assert five_finished[0] in names and not names & set(five_finished[1:])
+
+
+def test_the_launch_plan_filter_joins_the_launch_plan_an_execution_ran(stub, five_finished, failed):
+    listed = _list(stub, "eq(launch_plan.name,simple.failing_wf)", limit=1000)
+    names = {e.id.name for e in listed.executions}
+    assert failed in names and not names & set(five_finished)
+
+
+def test_listing_by_last_change_time_oldest_first(stub, five_finished):
+    changed = sorted(_listed(stub, name).closure.updated_at.ToDatetime() for name in five_finished)
+    since = changed[2].isoformat() + "Z"
+    by_change = common_pb2.Sort(key="execution_updated_at", direction=common_pb2.Sort.ASCENDING)
+    listed = _list(stub, f"value_in(execution_name,{';'.join(five_finished)})+gte(execution_updated_at,{since})", sort_by=by_change)
+    assert [e.closure.updated_at.ToDatetime() for e in listed.executions] == changed[2:]

@@ -33,6 +33,7 @@ def test_connections_test_reports_an_unreachable_admin(airflow_db):
     "command,expected",
     [
         (("providers", "triggers"), "airflow_provider_flyte.triggers.flyte"),
+        (("providers", "triggers"), "airflow_provider_flyte.triggers.events"),
         (("providers", "links"), "airflow_provider_flyte.links.flyte.FlyteExecutionLink"),
         (("providers", "hooks"), "airflow_provider_flyte.hooks.flyte.FlyteHook"),
     ],

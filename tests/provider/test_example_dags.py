@@ -13,6 +13,7 @@ EXAMPLES = {
     "example_flyte_assets_report",
     "example_flyte_classic",
     "example_flyte_deferrable",
+    "example_flyte_events",
     "example_flyte_ml",
     "example_flyte_recover",
 }
@@ -110,3 +111,40 @@ def test_assets_example_publishes_the_trained_model_with_its_metrics(airflow_db,
     assert [a.uri for a in report.timetable.asset_condition.objects] == [
         "flyte://flytesnacks/development/flyte_workflows.ml_workflow.training_workflow"
     ]
+
+
+def test_events_example_reports_a_training_launched_outside_airflow(flyte_conn, flyte_admin):
+    import asyncio
+    import datetime
+    import secrets
+    from types import SimpleNamespace
+
+    from flytekit.configuration import Config, PlatformConfig
+    from flytekit.remote import FlyteRemote
+
+    from airflow_provider_flyte.triggers.events import FlyteExecutionEventTrigger
+
+    dag = example_dag("example_flyte_events")
+    (asset,) = dag.timetable.asset_condition.objects
+    (watcher,) = asset.watchers
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    remote = FlyteRemote(
+        Config(platform=PlatformConfig(endpoint=flyte_admin.endpoint, insecure=True)),
+        default_project="flytesnacks",
+        default_domain="development",
+    )
+    name = "notebook-" + secrets.token_hex(5)
+    remote.execute(remote.fetch_launch_plan(name="flyte_workflows.ml_workflow.training_workflow"), {"k": 3}, execution_name=name)
+    kwargs = {**watcher.trigger.serialize()[1], "since": started, "poll_interval": 0.2, "event_spacing": 0}
+
+    async def first_of_ours() -> dict:
+        async for event in FlyteExecutionEventTrigger(**kwargs).run():
+            if event.payload["execution"]["name"] == name:
+                return event.payload
+        raise AssertionError("the watcher stopped")
+
+    payload = asyncio.run(asyncio.wait_for(first_of_ours(), 120))
+    asset_event = SimpleNamespace(extra={"from_trigger": True, "payload": payload})  # as Airflow stores it
+    lines = dag.get_task("report").python_callable(triggering_asset_events={asset: [asset_event]})
+
+    assert lines[0]["execution"] == name and 0 < lines[0]["accuracy"] <= 1

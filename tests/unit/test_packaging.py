@@ -14,6 +14,7 @@ LIGHT_MODULES = [
     "airflow_provider_flyte.operators.flyte",
     "airflow_provider_flyte.sensors.flyte",
     "airflow_provider_flyte.triggers.flyte",
+    "airflow_provider_flyte.triggers.events",
     "airflow_provider_flyte.links.flyte",
 ]
 
