@@ -10,7 +10,10 @@ content-derived version (`local-<sha256[:12]>`), and run each execution locally 
 process group (forked from a pre-warmed zygote by default), with bounded parallelism.
 A workflow runs node by node (its top-level nodes, in dependency order), so node executions,
 their data, RecoverExecution (succeeded nodes are not rerun) and RelaunchExecution work;
-a workflow with conditionals, gate or array nodes runs as one node `n0`. A single task
+a workflow with conditionals or array nodes runs as one node `n0`. Gate nodes (`approve`,
+`wait_for_input`, `sleep`) run as nodes of their own, RUNNING while they wait, and
+flyteadmin's SignalService (GetOrCreateSignal, ListSignals, SetSignal) answers for them, so
+FlyteRemote's `approve`, `reject` and `set_input` work (`gates`, `signals`, `signal_service`). A single task
 (CreateExecution with a TASK reference) runs through an implicit `.flytegen.<task>` launch plan.
 Inputs and outputs of 2 MB or more are not inlined by GetExecutionData: `outputs.url` points at
 a `file://` LiteralMap, as a FlyteAdmin points at blob storage.

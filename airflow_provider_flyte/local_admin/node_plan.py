@@ -2,20 +2,22 @@
 
 flytepropeller runs a workflow node by node, which is what makes node phases observable and
 recovery possible. The worker does the same for the top-level nodes of a workflow whose nodes
-are tasks, sub-workflows or launch plans (each runs as one node). A workflow with any other
-node kind (conditional branches, gate nodes, array nodes) or with attribute-path bindings runs
+are tasks, sub-workflows, launch plans or gates (each runs as one node; gates in ``gates``). A
+workflow with any other node kind (conditional branches, array nodes) or with attribute-path bindings runs
 as a single node `n0` standing for the whole workflow; a single task runs as one node named
 like flyteadmin names it.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
 from flytekit.core.base_task import PythonTask
+from flytekit.core.gate import Gate
 from flytekit.core.launch_plan import LaunchPlan
 from flytekit.core.workflow import WorkflowBase
 
@@ -23,7 +25,7 @@ from airflow_provider_flyte.local_admin.single_task import node_id_for_task
 
 WORKFLOW_INPUTS = ("", "start-node")  # flytekit's local id for workflow inputs, and the serialized one
 WHOLE_ENTITY_NODE = "n0"
-_RUNNABLE_KINDS = (PythonTask, WorkflowBase, LaunchPlan)
+_RUNNABLE_KINDS = (PythonTask, WorkflowBase, LaunchPlan, Gate)
 NodeOutputs = Mapping[str, literals_pb2.LiteralMap]
 
 
@@ -32,6 +34,7 @@ class PlannedNode:
     node_id: str
     entity: Any
     bindings: list[literals_pb2.Binding]
+    timeout: datetime.timedelta | None = None  # the node's (a gate's timeout is its node's)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class NodePlan:
 def plan_nodes(entity: Any) -> NodePlan:
     if isinstance(entity, WorkflowBase) and _splittable(entity):
         nodes = [
-            PlannedNode(node.id, node.flyte_entity, [b.to_flyte_idl() for b in node.bindings])
+            PlannedNode(node.id, node.flyte_entity, [b.to_flyte_idl() for b in node.bindings], node.metadata.timeout or None)
             for node in _in_dependency_order(entity.nodes)
         ]
         return NodePlan(nodes, [b.to_flyte_idl() for b in entity.output_bindings])

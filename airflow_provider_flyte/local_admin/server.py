@@ -25,7 +25,7 @@ from typing import Any, Literal
 import grpc
 from flyteidl.admin import execution_pb2
 from flyteidl.core import identifier_pb2
-from flyteidl.service import admin_pb2_grpc, auth_pb2_grpc
+from flyteidl.service import admin_pb2_grpc, auth_pb2_grpc, signal_pb2_grpc
 
 from airflow_provider_flyte.local_admin.auth import (
     AuthMetadataService,
@@ -66,6 +66,8 @@ from airflow_provider_flyte.local_admin.runner import (
 )
 from airflow_provider_flyte.local_admin.serialization import serialize_entities
 from airflow_provider_flyte.local_admin.service import AdminService
+from airflow_provider_flyte.local_admin.signal_service import SignalService
+from airflow_provider_flyte.local_admin.signals import SignalFiles
 from airflow_provider_flyte.local_admin.tls import Certificate, self_signed
 
 HOST = "127.0.0.1"
@@ -231,6 +233,12 @@ class LocalFlyteAdmin:
             self._server, self.port = self._serve(self._requested_port)
         return self
 
+    def _signal_files(self, execution_id: identifier_pb2.WorkflowExecutionIdentifier) -> SignalFiles:
+        """The signals of an execution that exists (NOT_FOUND otherwise), kept with its run."""
+        assert self._runner is not None
+        self._store.get(execution_id)
+        return SignalFiles(self._runner.work_dir(execution_id))
+
     def _open_state(self) -> Path:
         """Loads registrations and executions from the state dir; returns where run data is kept."""
         assert self._state_dir is not None
@@ -326,6 +334,7 @@ class LocalFlyteAdmin:
             options=[("grpc.so_reuseport", 0)],
         )
         admin_pb2_grpc.add_AdminServiceServicer_to_server(self._service, server)
+        signal_pb2_grpc.add_SignalServiceServicer_to_server(SignalService(self._signal_files), server)
         if self._token_endpoint is not None and self._auth is not None:
             auth_pb2_grpc.add_AuthMetadataServiceServicer_to_server(
                 AuthMetadataService(self._token_endpoint, self._auth.client_id), server

@@ -61,7 +61,7 @@ _log = logging.getLogger(__name__)
 Handler = TypeVar("Handler", bound=Callable)
 
 
-def _answers_errors(method: Handler) -> Handler:
+def answers_errors(method: Handler) -> Handler:
     @functools.wraps(method)
     def handle(self: AdminService, request, context: grpc.ServicerContext):
         try:
@@ -138,28 +138,28 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         self._runner = runner
         self._identify = identify
 
-    @_answers_errors
+    @answers_errors
     def GetVersion(self, request, context) -> version_pb2.GetVersionResponse:
         return version_pb2.GetVersionResponse(
             control_plane_version=version_pb2.Version(Build="local", Version=ADMIN_VERSION, BuildTime="")
         )
 
-    @_answers_errors
+    @answers_errors
     def GetTask(self, request, context) -> task_pb2.Task:
         return self._registry.task(request.id)
 
-    @_answers_errors
+    @answers_errors
     def ListTasks(self, request, context) -> task_pb2.TaskList:
         _check_list_scope(request)
         _no_filters(request)
         tasks, token = _paginate(self._registry.tasks(request.id.project, request.id.domain, request.id.name), request)
         return task_pb2.TaskList(tasks=tasks, token=token)
 
-    @_answers_errors
+    @answers_errors
     def GetWorkflow(self, request, context) -> workflow_pb2.Workflow:
         return self._registry.workflow(request.id)
 
-    @_answers_errors
+    @answers_errors
     def ListWorkflows(self, request, context) -> workflow_pb2.WorkflowList:
         _check_list_scope(request)
         _no_filters(request)
@@ -167,15 +167,15 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         workflows, token = _paginate(self._registry.workflows(scope.project, scope.domain, scope.name), request)
         return workflow_pb2.WorkflowList(workflows=workflows, token=token)
 
-    @_answers_errors
+    @answers_errors
     def GetLaunchPlan(self, request, context) -> launch_plan_pb2.LaunchPlan:
         return self._registry.launch_plan(request.id)
 
-    @_answers_errors
+    @answers_errors
     def GetActiveLaunchPlan(self, request, context) -> launch_plan_pb2.LaunchPlan:
         return self._registry.active_launch_plan(request.id.project, request.id.domain, request.id.name)
 
-    @_answers_errors
+    @answers_errors
     def ListLaunchPlans(self, request, context) -> launch_plan_pb2.LaunchPlanList:
         _check_list_scope(request)
         _no_filters(request)
@@ -183,12 +183,12 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         launch_plans, token = _paginate(self._registry.launch_plans(scope.project, scope.domain, scope.name), request)
         return launch_plan_pb2.LaunchPlanList(launch_plans=launch_plans, token=token)
 
-    @_answers_errors
+    @answers_errors
     def CreateExecution(self, request, context) -> execution_pb2.ExecutionCreateResponse:
         user_inputs = request.inputs if request.inputs.literals else request.spec.inputs
         return execution_pb2.ExecutionCreateResponse(id=self._launch(request, user_inputs, self._identify(context)))
 
-    @_answers_errors
+    @answers_errors
     def RecoverExecution(self, request, context) -> execution_pb2.ExecutionCreateResponse:
         """Same spec and inputs; nodes that succeeded in the original keep their outputs and do not run."""
         original = self._store.get(request.id)
@@ -198,7 +198,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
             id=self._launch(relaunch, self._store.user_inputs(original.id), self._identify(context), recovered)
         )
 
-    @_answers_errors
+    @answers_errors
     def RelaunchExecution(self, request, context) -> execution_pb2.ExecutionCreateResponse:
         original = self._store.get(request.id)
         relaunch = self._relaunch_request(original, request.name, execution_pb2.ExecutionMetadata.RELAUNCH)
@@ -206,11 +206,11 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         user_inputs = self._store.user_inputs(original.id)
         return execution_pb2.ExecutionCreateResponse(id=self._launch(relaunch, user_inputs, self._identify(context)))
 
-    @_answers_errors
+    @answers_errors
     def GetExecution(self, request, context) -> execution_pb2.Execution:
         return self._store.get(request.id)
 
-    @_answers_errors
+    @answers_errors
     def ListExecutions(self, request, context) -> execution_pb2.ExecutionList:
         """As flyteadmin: error messages trimmed to 100 bytes, deprecated input fields cleared."""
         _check_list_scope(request)
@@ -220,7 +220,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         page, token = _paginate([execution for execution in candidates if matches(execution)], request)
         return execution_pb2.ExecutionList(executions=[listed_execution(e) for e in page], token=token)
 
-    @_answers_errors
+    @answers_errors
     def GetExecutionData(self, request, context) -> execution_pb2.WorkflowExecutionGetDataResponse:
         self._store.get(request.id)
         work_dir = self._runner.work_dir(request.id)
@@ -230,7 +230,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
             inputs=inputs_blob, outputs=outputs_blob, full_inputs=full_inputs, full_outputs=full_outputs
         )
 
-    @_answers_errors
+    @answers_errors
     def TerminateExecution(self, request, context) -> execution_pb2.ExecutionTerminateResponse:
         aborting = execution_pb2.AbortMetadata(cause=request.cause, principal=self._identify(context))
         if not self._store.transition(request.id, PHASES.ABORTING, abort_metadata=aborting):
@@ -242,7 +242,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         self._runner.abort(request.id)
         return execution_pb2.ExecutionTerminateResponse()
 
-    @_answers_errors
+    @answers_errors
     def ListNodeExecutions(self, request, context) -> node_execution_pb2.NodeExecutionList:
         """The top-level nodes recorded so far (a node appears once it starts); none has children."""
         self._store.get(request.workflow_execution_id)
@@ -251,7 +251,7 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         page, token = _paginate(nodes, request)
         return node_execution_pb2.NodeExecutionList(node_executions=page, token=token)
 
-    @_answers_errors
+    @answers_errors
     def ListTaskExecutions(self, request, context) -> task_execution_pb2.TaskExecutionList:
         """Task attempts are not modelled separately from their node: a node's list is empty."""
         self._node_execution(request.node_execution_id)
@@ -259,11 +259,11 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         _paginate([], request)
         return task_execution_pb2.TaskExecutionList()
 
-    @_answers_errors
+    @answers_errors
     def GetNodeExecution(self, request, context) -> node_execution_pb2.NodeExecution:
         return self._node_execution(request.id)
 
-    @_answers_errors
+    @answers_errors
     def GetNodeExecutionData(self, request, context) -> node_execution_pb2.NodeExecutionGetDataResponse:
         self._node_execution(request.id)
         inputs_file, outputs_file = node_data_files(self._runner.work_dir(request.id.execution_id), request.id.node_id)

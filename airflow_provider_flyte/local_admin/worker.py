@@ -26,12 +26,14 @@ from flyteidl.core import literals_pb2
 from flytekit.bin.entrypoint import get_traceback_str
 from flytekit.core.base_task import PythonTask
 from flytekit.core.context_manager import FlyteContextManager
+from flytekit.core.gate import Gate
 from flytekit.core.launch_plan import LaunchPlan
 from flytekit.core.type_engine import TypeEngine
 from flytekit.core.workflow import WorkflowBase
 from flytekit.exceptions.user import FlyteUserRuntimeException
 from flytekit.models.literals import LiteralMap
 
+from airflow_provider_flyte.local_admin.gates import GateFailed, run_gate
 from airflow_provider_flyte.local_admin.modules import ModuleLocation, import_module
 from airflow_provider_flyte.local_admin.node_plan import (
     WORKFLOW_INPUTS,
@@ -45,6 +47,7 @@ from airflow_provider_flyte.local_admin.nodes import (
     read_recovered,
     write_atomically,
 )
+from airflow_provider_flyte.local_admin.signals import SignalFiles
 
 INPUTS_FILE = "inputs.pb"
 RESULT_FILE = "result.pb"
@@ -100,7 +103,9 @@ def run_job(job: WorkerJob) -> None:
         entity = find_entity(job.location, job.entity_name)
         _enforce_task_timeouts(entity, lambda closure: _finish_now(writer, recorder, closure))
         inputs = literals_pb2.LiteralMap.FromString((Path(job.work_dir) / INPUTS_FILE).read_bytes())
-        outputs = run_nodes(plan_nodes(entity), inputs, recorder, read_recovered(job.work_dir))
+        outputs = run_nodes(
+            plan_nodes(entity), inputs, recorder, read_recovered(job.work_dir), SignalFiles(job.work_dir)
+        )
     except NodeFailed as failure:
         writer.write(execution_pb2.ExecutionClosure(phase=_PHASES.FAILED, error=failure.error))
         return
@@ -115,6 +120,7 @@ def run_nodes(
     inputs: literals_pb2.LiteralMap,
     recorder: NodeRecorder,
     recovered: dict[str, literals_pb2.LiteralMap],
+    signals: SignalFiles,
 ) -> literals_pb2.LiteralMap:
     """Runs the plan's nodes in order; a recovered node's outputs are copied instead of running it."""
     outputs = {WORKFLOW_INPUTS[1]: inputs}
@@ -126,7 +132,13 @@ def run_nodes(
             recorder.succeeded(node.node_id, recovered[node.node_id], phase=NODE_PHASES.RECOVERED)
             continue
         try:
-            outputs[node.node_id] = run_entity(node.entity, node_inputs)
+            if isinstance(node.entity, Gate):
+                outputs[node.node_id] = run_gate(node.entity, node_inputs, node.timeout, signals)
+            else:
+                outputs[node.node_id] = run_entity(node.entity, node_inputs)
+        except GateFailed as gate:
+            recorder.failed(node.node_id, NODE_PHASES.FAILED, gate.error)
+            raise NodeFailed(gate.error) from gate
         except Exception as error:
             failure = user_error(error)
             recorder.failed(node.node_id, NODE_PHASES.FAILED, failure)
