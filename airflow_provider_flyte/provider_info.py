@@ -76,8 +76,8 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.hooks.flyte"]}],
-        "operators": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.operators.flyte"]}],
-        "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte"]}],
+        "operators": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.operators.flyte", "airflow_provider_flyte.operators.signals"]}],
+        "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte", "airflow_provider_flyte.sensors.signals"]}],
         "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte", "airflow_provider_flyte.triggers.events"]}],
         "extra-links": ["airflow_provider_flyte.links.flyte.FlyteExecutionLink"],
         "asset-uris": [

@@ -30,6 +30,7 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_WORKFLOWS = REPO / "tests" / "workflows" / "simple.py"
+GATE_WORKFLOWS = REPO / "tests" / "workflows" / "gates.py"
 EXAMPLE_DAGS = REPO / "example_dags"  # the DAG folder users mount (docker-compose.yaml does)
 EXAMPLE_WORKFLOWS = sorted((EXAMPLE_DAGS / "flyte_workflows").glob("*_workflow.py"))
 PROJECT = "flytesnacks"
@@ -59,7 +60,7 @@ def example_dag(dag_id: str):
 def flyte_admin():
     from airflow_provider_flyte.local_admin import LocalFlyteAdmin
 
-    with LocalFlyteAdmin(workflows=[TEST_WORKFLOWS, *EXAMPLE_WORKFLOWS], project=PROJECT, domain=DOMAIN, port=0) as admin:
+    with LocalFlyteAdmin(workflows=[TEST_WORKFLOWS, GATE_WORKFLOWS, *EXAMPLE_WORKFLOWS], project=PROJECT, domain=DOMAIN, port=0) as admin:
         yield admin
 
 

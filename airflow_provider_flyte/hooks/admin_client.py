@@ -15,13 +15,16 @@ from typing import Any
 
 import grpc
 import tenacity
-from flyteidl.service import admin_pb2_grpc
+from flyteidl.service import admin_pb2_grpc, signal_pb2_grpc
 
 from airflow_provider_flyte.hooks.auth import TokenSource
 from airflow_provider_flyte.hooks.channels import ChannelSettings, async_channel, sync_channel
 from airflow_provider_flyte.hooks.connection import FlyteConnectionConfig
 from airflow_provider_flyte.hooks.reachability import FirstContact, probe
 from airflow_provider_flyte.hooks.retry import retry_policy, status_code
+
+# FlyteAdmin serves gate signals as a service of its own on the same port.
+SIGNAL_METHODS = frozenset({"GetOrCreateSignal", "ListSignals", "SetSignal"})
 
 
 def _expected(err: grpc.RpcError, codes: tuple[str, ...]) -> bool:
@@ -44,6 +47,7 @@ class AdminClient:
         self.config = config
         self._channel = sync_channel(config)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
+        self._signal_stub = signal_pb2_grpc.SignalServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
         self.contact = FirstContact()
         self._probe_lock = threading.RLock()  # re-entrant: on_kill runs in a signal handler
@@ -88,7 +92,7 @@ class AdminClient:
         self.contact.conclude(self.config, finding, err)
 
     def _exchange(self, method: str, request: Any, timeout: float) -> Any:
-        rpc = getattr(self._stub, method)
+        rpc = getattr(self._signal_stub if method in SIGNAL_METHODS else self._stub, method)
         sent = self.tokens.metadata(timeout)
         try:
             return rpc(request, timeout=timeout, metadata=sent)
@@ -112,6 +116,7 @@ class AsyncAdminClient:
         self.config = config
         self._channel = async_channel(config, settings)
         self._stub = admin_pb2_grpc.AdminServiceStub(self._channel)
+        self._signal_stub = signal_pb2_grpc.SignalServiceStub(self._channel)
         self.tokens = TokenSource(config, self._channel)
         self.contact = FirstContact()
         self._probe_lock: asyncio.Lock | None = None
@@ -157,7 +162,7 @@ class AsyncAdminClient:
         self.contact.conclude(self.config, finding, err)
 
     async def _exchange(self, method: str, request: Any, timeout: float) -> Any:
-        rpc = getattr(self._stub, method)
+        rpc = getattr(self._signal_stub if method in SIGNAL_METHODS else self._stub, method)
         sent = await self.tokens.ametadata(timeout)
         try:
             return await rpc(request, timeout=timeout, metadata=sent)

@@ -19,6 +19,7 @@ from airflow_provider_flyte.phases import ExecutionState
 
 LAUNCH_PLAN = identifier_pb2.ResourceType.LAUNCH_PLAN
 TASK = identifier_pb2.ResourceType.TASK
+WORKFLOW = identifier_pb2.ResourceType.WORKFLOW
 
 
 @dataclass(frozen=True)

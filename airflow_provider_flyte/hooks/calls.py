@@ -70,3 +70,25 @@ def execution_data(project: str, domain: str, name: str) -> AdminCall[Any]:
     from airflow_provider_flyte.hooks import admin_messages as m
 
     return AdminCall("GetExecutionData", m.data_request(project, domain, name))
+
+
+def list_signals(project: str, domain: str, name: str, limit: int = 100) -> AdminCall[list[Any]]:
+    """The execution's signals (gate nodes that started), answered or not."""
+    from flyteidl.admin import signal_pb2
+
+    from airflow_provider_flyte.hooks import admin_messages as m
+
+    request = signal_pb2.SignalListRequest(workflow_execution_id=m.execution_id(project, domain, name), limit=limit)
+    return AdminCall("ListSignals", request, read=lambda answer: list(answer.signals))
+
+
+def set_signal(project: str, domain: str, name: str, signal_id: str, value: Any) -> AdminCall[Any]:
+    """Answer a gate: ``value`` is the Literal (FlyteAdmin checks it against the signal's type)."""
+    from flyteidl.admin import signal_pb2
+    from flyteidl.core import identifier_pb2
+
+    from airflow_provider_flyte.hooks import admin_messages as m
+
+    identifier = identifier_pb2.SignalIdentifier(signal_id=signal_id, execution_id=m.execution_id(project, domain, name))
+    return AdminCall("SetSignal", signal_pb2.SignalSetRequest(id=identifier, value=value))
+

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow_provider_flyte.hooks.admin_client import AdminClient, AsyncAdminClient
     from airflow_provider_flyte.hooks.admin_messages import LaunchOptions, LaunchTarget
     from airflow_provider_flyte.lineage.entity import FlyteEntity
+    from airflow_provider_flyte.signals.pending import PendingSignal
 
 
 # ``test_connection`` (the UI's Test button, ``airflow connections test``) answers within 5 s:
@@ -231,6 +232,60 @@ class FlyteHook(BaseHook):
 
         self.client.call_unless("RelaunchExecution", m.relaunch_request(project, domain, name, new_name), "ALREADY_EXISTS")
         return self.get_execution(project, domain, new_name)
+
+    def pending_signals(self, project: str, domain: str, name: str) -> list[PendingSignal]:
+        """The gates the execution waits at: their signal, kind (approval or input), type and node."""
+        from airflow_provider_flyte.hooks import calls
+        from airflow_provider_flyte.signals.pending import pending_signals
+
+        signals = calls.list_signals(project, domain, name).run(self.client)
+        if all(signal.HasField("value") for signal in signals):
+            return []
+        return pending_signals(project, domain, name, signals, self._gate_nodes(project, domain, name))
+
+    def _gate_nodes(self, project: str, domain: str, name: str) -> dict[str, tuple[str, str]]:
+        """Which node waits for which signal: from the execution's workflow (three reads)."""
+        from airflow_provider_flyte.hooks import admin_messages as m
+        from airflow_provider_flyte.signals.pending import gate_nodes
+
+        lp = self.client.call("GetExecution", m.execution_request(project, domain, name)).spec.launch_plan
+        if lp.resource_type != m.LAUNCH_PLAN:
+            return {}  # a single task has no gate nodes
+        plan = self.client.call("GetLaunchPlan", m.object_request(m.LAUNCH_PLAN, lp.project, lp.domain, lp.name, lp.version))
+        wf = plan.spec.workflow_id
+        workflow = self.client.call("GetWorkflow", m.object_request(m.WORKFLOW, wf.project, wf.domain, wf.name, wf.version))
+        return gate_nodes(workflow.closure.compiled_workflow.primary.template)
+
+    def set_signal(self, project: str, domain: str, name: str, signal_id: str, value: Any) -> None:
+        """Answer a gate with ``value``, converted to the signal's Flyte type as launch inputs are.
+
+        The signal must exist (its gate node has started). Answering again with the same value is
+        a no-op (a retried task); with another value it is refused, because the gate may already
+        have gone on with the first.
+        """
+        from airflow_provider_flyte.exceptions import FlyteInputError
+        from airflow_provider_flyte.hooks import calls
+        from airflow_provider_flyte.hooks.literals import literal_to_json, to_literal
+
+        where = f"Flyte execution {project}/{domain}/{name}"
+        signals = {s.id.signal_id: s for s in calls.list_signals(project, domain, name).run(self.client)}
+        signal = signals.get(signal_id)
+        if signal is None:
+            raise FlyteInputError(
+                f"{where} has no signal {signal_id!r} (its gate node has not started, or the workflow has no such "
+                f"gate); its signals: {sorted(signals) or 'none yet'}"
+            )
+        literal = to_literal(value, signal.type, f"Signal {signal_id!r} of {where}")
+        if signal.HasField("value"):
+            if signal.value == literal:
+                self.log.info("Signal %r of %s already has this value", signal_id, where)
+                return
+            raise FlyteInputError(
+                f"Signal {signal_id!r} of {where} was already answered with {literal_to_json(signal.value)!r}; "
+                f"refusing to change it to {value!r}"
+            )
+        calls.set_signal(project, domain, name, signal_id, literal).run(self.client)
+        self.log.info("Set signal %r of %s to %r", signal_id, where, value)
 
     def get_outputs(self, project: str, domain: str, name: str) -> dict[str, Any]:
         """Outputs of a finished execution as JSON-friendly values (files and datasets as URIs)."""

@@ -44,7 +44,8 @@ def describe_type(lt: types_pb2.LiteralType) -> str:
     return which or "unknown"
 
 
-def _to_literal(name: str, value: Any, lt_pb: types_pb2.LiteralType, target: LaunchTarget) -> literals_pb2.Literal:
+def to_literal(value: Any, lt_pb: types_pb2.LiteralType, what: str) -> literals_pb2.Literal:
+    """``value`` as a Literal of type ``lt_pb``, or FlyteInputError saying ``what`` expected what."""
     from flytekit import FlyteContextManager
     from flytekit.core.type_engine import TypeEngine
     from flytekit.models.types import LiteralType
@@ -62,8 +63,7 @@ def _to_literal(name: str, value: Any, lt_pb: types_pb2.LiteralType, target: Lau
         literal = TypeEngine.to_literal(FlyteContextManager.current_context(), value, python_type, lt)
     except Exception as err:  # TypeEngine raises many types; all mean "this value does not fit".
         raise FlyteInputError(
-            f"Input {name!r} of {target.describe()} expects Flyte type {describe_type(lt_pb)}, "
-            f"got {value!r} ({type(value).__name__}): {err}"
+            f"{what} expects Flyte type {describe_type(lt_pb)}, got {value!r} ({type(value).__name__}): {err}"
         ) from None
     return literal.to_flyte_idl()
 
@@ -108,7 +108,10 @@ def build_inputs(target: LaunchTarget, inputs: Mapping[str, Any]) -> literals_pb
     if missing:
         wanted = ", ".join(f"{n!r} ({describe_type(expected[n].var.type)})" for n in sorted(missing))
         raise FlyteInputError(f"{target.describe()} requires input(s) {wanted}, which were not given")
-    literals = {name: _to_literal(name, value, expected[name].var.type, target) for name, value in inputs.items()}
+    literals = {
+        name: to_literal(value, expected[name].var.type, f"Input {name!r} of {target.describe()}")
+        for name, value in inputs.items()
+    }
     return literals_pb2.LiteralMap(literals=literals)
 
 

@@ -38,6 +38,7 @@ READ_METHODS = frozenset(
         "GetWorkflow",
         "ListNodeExecutions",
         "GetNodeExecutionData",
+        "ListSignals",
     }
 )
 MAX_BACKOFF = 10.0

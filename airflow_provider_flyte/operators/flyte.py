@@ -18,7 +18,7 @@ ABORTED            by anyone else: fail without relaunching or retrying (stopped
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from airflow_provider_flyte.naming import (
     execution_name,
     validate_execution_name,
 )
-from airflow_provider_flyte.operators.templating import render_native, value_environment
+from airflow_provider_flyte.operators.templating import RendersNativeFields
 from airflow_provider_flyte.phases import (
     AIRFLOW_ABORT_PREFIX,
     ExecutionState,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 ABORTING_BUDGET = 300.0
 
 
-class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
+class FlyteOperator(RendersNativeFields, waiting.FlyteWaiter, BaseOperator):
     """Launch a Flyte launch plan (or a single task) with typed inputs and wait for it.
 
     Returns the execution name (XCom ``return_value``) so ``FlyteSensor(execution_name=op.output)``
@@ -77,6 +77,7 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         "launchplan_name",
         "task_name",
     )
+    native_template_fields: Sequence[str] = ("inputs",)  # Python values for Flyte's type engine
     operator_extra_links = (FlyteExecutionLink(),)
     ui_color = "#e6d9f5"
 
@@ -179,16 +180,6 @@ class FlyteOperator(waiting.FlyteWaiter, BaseOperator):
         return PollPolicy(self.poll_interval)
 
     # -- templating -------------------------------------------------------------------------------
-
-    def _do_render_template_fields(
-        self, parent: Any, template_fields: Iterable[str], context: Context, jinja_env: Any, seen_oids: set[int]
-    ) -> None:
-        """Render ``inputs`` to Python values for Flyte's type engine; every other field as text."""
-        fields = list(template_fields)
-        if parent is self and "inputs" in fields:
-            fields.remove("inputs")
-            self.inputs = render_native(self.inputs, context, value_environment(jinja_env))
-        super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)
 
     # -- launching ------------------------------------------------------------------------------
 

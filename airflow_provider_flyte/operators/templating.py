@@ -9,7 +9,7 @@ alone, so a plain ``"2"`` stays a string.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, islice
 from typing import Any
 
@@ -75,3 +75,21 @@ def render_native(value: Any, context: Mapping[str, Any], env: jinja2.Environmen
     if isinstance(value, (list, tuple)):
         return type(value)(render_native(v, context, env) for v in value)
     return value
+
+
+class RendersNativeFields:
+    """Mixin for operators: ``native_template_fields`` render to Python values (``render_native``),
+    every other template field as text, as Airflow renders them."""
+
+    native_template_fields: Sequence[str] = ()
+
+    def _do_render_template_fields(
+        self, parent: Any, template_fields: Iterable[str], context: Mapping[str, Any], jinja_env: Any, seen_oids: set[int]
+    ) -> None:
+        fields = list(template_fields)
+        if parent is self:
+            for name in self.native_template_fields:
+                if name in fields:
+                    fields.remove(name)
+                    setattr(self, name, render_native(getattr(self, name), context, value_environment(jinja_env)))
+        super()._do_render_template_fields(parent, fields, context, jinja_env, seen_oids)  # type: ignore[misc]

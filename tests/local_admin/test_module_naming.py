@@ -38,6 +38,7 @@ def test_a_folder_gives_its_python_files_that_use_flytekit_so_a_dag_folder_loads
     found = workflow_files([REPO / "example_dags"])
 
     assert [f.relative_to(REPO / "example_dags").as_posix() for f in found] == [
+        "flyte_workflows/approval_workflow.py",
         "flyte_workflows/ml_workflow.py",
         "flyte_workflows/publish_workflow.py",
     ]

@@ -9,6 +9,7 @@ from tests.airflow_runs import dag_bag, run_dag, task_instance, xcom
 from tests.conftest import EXAMPLE_DAGS, EXAMPLE_WORKFLOWS, example_dag
 
 EXAMPLES = {
+    "example_flyte_approval",
     "example_flyte_assets",
     "example_flyte_assets_report",
     "example_flyte_classic",
@@ -28,7 +29,7 @@ def test_the_example_folder_is_a_dag_folder_and_its_flyte_workflows_are_ignored(
     assert {Path(p).name for p in bag.file_last_changed} == {
         f"{dag_id}.py" for dag_id in EXAMPLES if not dag_id.endswith("_report")
     }
-    assert [p.name for p in EXAMPLE_WORKFLOWS] == ["ml_workflow.py", "publish_workflow.py"]
+    assert [p.name for p in EXAMPLE_WORKFLOWS] == ["approval_workflow.py", "ml_workflow.py", "publish_workflow.py"]
 
 
 def test_the_example_dags_launch_what_the_example_workflows_register_as():
@@ -49,6 +50,7 @@ def test_the_example_dags_launch_what_the_example_workflows_register_as():
     }
 
     assert launched == {
+        "flyte_workflows.approval_workflow.train_then_deploy",
         "flyte_workflows.ml_workflow.training_workflow",
         "flyte_workflows.publish_workflow.train_and_publish",
     }

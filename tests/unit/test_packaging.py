@@ -15,6 +15,8 @@ LIGHT_MODULES = [
     "airflow_provider_flyte.sensors.flyte",
     "airflow_provider_flyte.triggers.flyte",
     "airflow_provider_flyte.triggers.events",
+    "airflow_provider_flyte.operators.signals",
+    "airflow_provider_flyte.sensors.signals",
     "airflow_provider_flyte.links.flyte",
 ]
 

@@ -1,0 +1,80 @@
+"""Which signals an execution waits for: FlyteAdmin's signals joined with the workflow's gate nodes.
+
+FlyteAdmin lists an execution's signals (created by flytepropeller when a gate node starts) with
+their type and, once answered, their value; it does not say which node waits. The workflow's
+compiled template does: each gate node names its signal (``approve.signal_id`` or
+``signal.signal_id``), which also tells an approval from an input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+APPROVAL = "approval"
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class PendingSignal:
+    """A signal an execution waits for. ``type`` describes its Flyte type ("boolean", "integer"...)."""
+
+    project: str
+    domain: str
+    execution: str
+    signal_id: str
+    kind: str  # APPROVAL or INPUT
+    type: str
+    node_id: str = ""
+
+    def describe(self) -> str:
+        what = "approval" if self.kind == APPROVAL else f"input ({self.type})"
+        where = f" on node {self.node_id}" if self.node_id else ""
+        return f"waiting for {what} `{self.signal_id}`{where}"
+
+    def to_xcom(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]) -> PendingSignal:
+        try:
+            return cls(**{key: str(data[key]) for key in ("project", "domain", "execution", "signal_id", "kind", "type")},
+                       node_id=str(data.get("node_id", "")))
+        except KeyError as missing:
+            raise ValueError(f"A pending Flyte signal needs {missing}; got {dict(data)!r}") from None
+
+
+def gate_nodes(template: Any) -> dict[str, tuple[str, str]]:
+    """signal id -> (node id, kind) for the gate nodes of a workflow template, sub-workflows'
+    nodes included (branch nodes are not searched)."""
+    found: dict[str, tuple[str, str]] = {}
+    for node in template.nodes:
+        if node.HasField("gate_node"):
+            gate = node.gate_node
+            if gate.HasField("approve"):
+                found[gate.approve.signal_id] = (node.id, APPROVAL)
+            elif gate.HasField("signal"):
+                found[gate.signal.signal_id] = (node.id, INPUT)
+    return found
+
+
+def pending_signals(
+    project: str, domain: str, execution: str, signals: Iterable[Any], gates: Mapping[str, tuple[str, str]]
+) -> list[PendingSignal]:
+    """The signals without a value yet, in FlyteAdmin's order."""
+    from flyteidl.core import types_pb2
+
+    from airflow_provider_flyte.hooks.literals import describe_type
+
+    pending = []
+    for signal in signals:
+        if signal.HasField("value"):
+            continue
+        node_id, kind = gates.get(signal.id.signal_id, ("", ""))
+        if not kind:
+            kind = APPROVAL if signal.type.WhichOneof("type") == "simple" and signal.type.simple == types_pb2.BOOLEAN else INPUT
+        pending.append(
+            PendingSignal(project, domain, execution, signal.id.signal_id, kind, describe_type(signal.type), node_id)
+        )
+    return pending
