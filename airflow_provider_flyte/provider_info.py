@@ -78,7 +78,7 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.hooks.flyte"]}],
         "operators": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.operators.flyte", "airflow_provider_flyte.operators.signals"]}],
         "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte", "airflow_provider_flyte.sensors.signals"]}],
-        "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte", "airflow_provider_flyte.triggers.events"]}],
+        "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte", "airflow_provider_flyte.triggers.events", "airflow_provider_flyte.triggers.signals"]}],
         "extra-links": ["airflow_provider_flyte.links.flyte.FlyteExecutionLink"],
         "asset-uris": [
             {

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, XComArg
 
 from airflow_provider_flyte import waiting
+from airflow_provider_flyte.compat import AirflowSensorTimeout, conf
 from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
+from airflow_provider_flyte.waiting import Deadline
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -37,14 +39,52 @@ class FlyteSignalSensor(waiting.FlyteWaiter, BaseSensorOperator):
         domain: str | None = None,
         flyte_conn_id: str = FlyteHook.default_conn_name,
         poke_interval: float | datetime.timedelta = 10.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
+        self.deferrable = deferrable
         self.execution_name = execution_name
         self.signal_id = signal_id
         self.project = project
         self.domain = domain
         self.flyte_conn_id = flyte_conn_id
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        found = self.poke(context)
+        if isinstance(found, PokeReturnValue):
+            return found.xcom_value
+        from airflow_provider_flyte.triggers.signals import FlyteSignalTrigger
+
+        project, domain = self._where()
+        self.defer(
+            trigger=FlyteSignalTrigger(
+                conn_id=self.flyte_conn_id,
+                project=project,
+                domain=domain,
+                name=self._name(),
+                signal_id=self.signal_id,
+                poll_interval=self.poke_interval,
+                deadline=Deadline.after(self.timeout).at,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: Any) -> Any:
+        """The trigger saw a gate (read again here, with its node) or the execution's end."""
+        from airflow_provider_flyte.triggers.signals import SignalTriggerEvent
+
+        ended = SignalTriggerEvent.parse(event)
+        if ended.status == "timeout":
+            raise AirflowSensorTimeout(f"no gate of Flyte execution {self._name()} within {self.timeout}s")
+        if ended.status == "error":
+            raise FlyteWaitError(ended.message)
+        found = self.poke(context)
+        if not isinstance(found, PokeReturnValue):
+            raise FlyteWaitError(f"Flyte execution {self._name()} no longer waits for signal {ended.signal_id!r}")
+        return found.xcom_value
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         from airflow_provider_flyte.hooks.retry import is_transient

@@ -28,7 +28,7 @@ def waiting_on_its_gate(name: str, timeout: float = 60.0) -> list:
     return pending
 
 
-def gate_dag(dag_id: str, value: str, workflow: str = "gates.approval_wf") -> DAG:
+def gate_dag(dag_id: str, value: object, workflow: str = "gates.approval_wf", deferrable: bool = False) -> DAG:
     """Launch without waiting, wait for the gate, answer it, wait for the execution."""
     with DAG(dag_id=dag_id, schedule=None, start_date=START) as dag:
         launch = FlyteOperator(
@@ -37,7 +37,7 @@ def gate_dag(dag_id: str, value: str, workflow: str = "gates.approval_wf") -> DA
         )
         gate = FlyteSignalSensor(
             task_id="gate", flyte_conn_id="flyte_conn", project=P, domain=D, execution_name=launch.output,
-            poke_interval=0.5, timeout=60,
+            poke_interval=0.5, timeout=60, deferrable=deferrable,
         )
         answer = FlyteSignalOperator(
             task_id="answer", flyte_conn_id="flyte_conn", project=P, domain=D, execution_name=launch.output,
@@ -67,6 +67,24 @@ def test_approving_from_airflow_lets_the_execution_finish(airflow_db, flyte_conn
     assert run.state == "success"
     assert xcom(run, "gate")["signal_id"] == "deploy-model"
     assert xcom(run, "done", key="outputs") == {"o0": "deployed 8"}
+
+
+def test_a_deferred_sensor_waits_for_the_gate_in_the_triggerer(airflow_db, flyte_conn):
+    run = run_dag(gate_dag("gate_deferred", value=True, deferrable=True))
+
+    assert run.state == "success"
+    assert xcom(run, "gate")["node_id"] == "n1"
+
+
+def test_signal_trigger_events_are_validated():
+    from airflow_provider_flyte.exceptions import FlyteProviderError
+    from airflow_provider_flyte.triggers.signals import SignalTriggerEvent
+
+    good = SignalTriggerEvent("gate", signal_id="deploy-model").payload()
+    assert SignalTriggerEvent.parse(good).signal_id == "deploy-model"
+    for bad in ({**good, "status": "done"}, {**good, "signal_id": ""}, {**good, "extra": 1}, {**good, "status": "ended"}):
+        with pytest.raises(FlyteProviderError):
+            SignalTriggerEvent.parse(bad)
 
 
 def test_rejecting_from_airflow_fails_the_execution_with_flytes_cause(airflow_db, flyte_conn, capfd):

@@ -17,6 +17,7 @@ LIGHT_MODULES = [
     "airflow_provider_flyte.triggers.events",
     "airflow_provider_flyte.operators.signals",
     "airflow_provider_flyte.sensors.signals",
+    "airflow_provider_flyte.triggers.signals",
     "airflow_provider_flyte.links.flyte",
 ]
 
