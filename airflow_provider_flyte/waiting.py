@@ -124,8 +124,11 @@ def _elapsed(seconds: float) -> str:
 
 def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: Deadline, log: Log) -> ExecutionState:
     """Poll until the execution ends or the deadline passes; the last state seen either way."""
+    from airflow_provider_flyte.signals.pending import GateReporter
+
     started = time.monotonic()
     progress = Progress(log, state)
+    gates = GateReporter(hook, log)
     while not state.is_terminal and not deadline.passed:
         pause = policy.interval(time.monotonic() - started)
         remaining = deadline.remaining()
@@ -133,6 +136,7 @@ def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: D
         seen = observe(hook, state.project, state.domain, state.name, log)
         if seen is not None:
             progress.seen(seen)
+            gates.look(seen)
             state = seen
     return state
 

@@ -241,9 +241,9 @@ class FlyteHook(BaseHook):
         signals = calls.list_signals(project, domain, name).run(self.client)
         if all(signal.HasField("value") for signal in signals):
             return []
-        return pending_signals(project, domain, name, signals, self._gate_nodes(project, domain, name))
+        return pending_signals(project, domain, name, signals, self.gate_nodes(project, domain, name))
 
-    def _gate_nodes(self, project: str, domain: str, name: str) -> dict[str, tuple[str, str]]:
+    def gate_nodes(self, project: str, domain: str, name: str) -> dict[str, tuple[str, str]]:
         """Which node waits for which signal: from the execution's workflow (three reads)."""
         from airflow_provider_flyte.hooks import admin_messages as m
         from airflow_provider_flyte.signals.pending import gate_nodes

@@ -78,3 +78,42 @@ def pending_signals(
             PendingSignal(project, domain, execution, signal.id.signal_id, kind, describe_type(signal.type), node_id)
         )
     return pending
+
+
+class GateReporter:
+    """Tells a blocking wait's task log, once per gate, that the execution waits for a person.
+
+    Only a workflow that has gate nodes is asked about signals (its template is read once, at the
+    first look), and then once per poll: nothing more for the workflows without gates.
+    """
+
+    def __init__(self, hook: Any, log: Any) -> None:
+        self._hook = hook
+        self._log = log
+        self._has_gates: bool | None = None
+        self._told: set[str] = set()
+
+    def look(self, state: Any) -> None:
+        from airflow_provider_flyte.hooks.retry import is_transient
+
+        if state.phase != "RUNNING" or self._has_gates is False:
+            return
+        try:
+            if self._has_gates is None:
+                self._has_gates = bool(self._hook.gate_nodes(state.project, state.domain, state.name))
+                if not self._has_gates:
+                    return
+            pending = self._hook.pending_signals(state.project, state.domain, state.name)
+        except Exception as err:
+            if not is_transient("ListSignals", err):
+                raise
+            return
+        for signal in pending:
+            if signal.signal_id not in self._told:
+                self._told.add(signal.signal_id)
+                self._log.info(
+                    "%s %s; answer it in Flyte or from Airflow%s",
+                    state.describe(),
+                    signal.describe(),
+                    f" - console: {state.url}" if state.url else "",
+                )

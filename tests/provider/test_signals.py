@@ -147,3 +147,42 @@ def test_the_sensor_fails_when_the_execution_ends_without_a_gate(airflow_db, fly
 
     assert run.state == "failed"
     assert "ended before waiting for a signal" in "".join(capfd.readouterr())
+
+
+def test_a_blocking_operator_says_once_that_its_execution_waits_for_approval(airflow_db, flyte_conn, capfd):
+    import threading
+
+    from tests.airflow_runs import xcom as read_xcom
+
+    def approve_when_asked() -> None:
+        hook, deadline = FlyteHook("flyte_conn"), time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for execution in hook.client.call("ListExecutions", _list_request()).executions:
+                if execution.spec.labels.values.get("airflow-dag-id") == "gate_blocking" and hook.pending_signals(P, D, execution.id.name):
+                    time.sleep(3)  # a few more polls of the operator: it must not say it again
+                    hook.set_signal(P, D, execution.id.name, "deploy-model", True)
+                    return
+            time.sleep(0.3)
+
+    with DAG(dag_id="gate_blocking", schedule=None, start_date=START) as dag:
+        FlyteOperator(
+            task_id="train", flyte_conn_id="flyte_conn", project=P, domain=D, launchplan_name="gates.approval_wf",
+            inputs={"x": 3}, poll_interval=0.5,
+        )
+    approver = threading.Thread(target=approve_when_asked, daemon=True)
+    approver.start()
+    run = run_dag(dag)
+    approver.join(5)
+
+    assert run.state == "success" and read_xcom(run, "train", key="outputs") == {"o0": "deployed 6"}
+    said = "".join(capfd.readouterr())
+    assert said.count("waiting for approval `deploy-model` on node n1; answer it in Flyte or from Airflow") == 1
+
+
+def _list_request():
+    from flyteidl.admin import common_pb2
+
+    newest_first = common_pb2.Sort(key="created_at", direction=common_pb2.Sort.DESCENDING)
+    return common_pb2.ResourceListRequest(
+        id=common_pb2.NamedEntityIdentifier(project=P, domain=D), limit=20, sort_by=newest_first
+    )
