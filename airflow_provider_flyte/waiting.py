@@ -124,11 +124,13 @@ def _elapsed(seconds: float) -> str:
 
 def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: Deadline, log: Log) -> ExecutionState:
     """Poll until the execution ends or the deadline passes; the last state seen either way."""
+    from airflow_provider_flyte.hooks import calls
+    from airflow_provider_flyte.hooks.retry import is_transient
     from airflow_provider_flyte.signals.pending import GateReporter
 
     started = time.monotonic()
     progress = Progress(log, state)
-    gates = GateReporter(hook, log)
+    gates = GateReporter(log)
     while not state.is_terminal and not deadline.passed:
         pause = policy.interval(time.monotonic() - started)
         remaining = deadline.remaining()
@@ -136,7 +138,11 @@ def wait(hook: FlyteHook, state: ExecutionState, policy: PollPolicy, deadline: D
         seen = observe(hook, state.project, state.domain, state.name, log)
         if seen is not None:
             progress.seen(seen)
-            gates.look(seen)
+            try:
+                calls.drive(gates.look(seen), hook.client)
+            except Exception as err:
+                if not is_transient("ListSignals", err):
+                    raise  # a transient fault only delays the news to the next poll
             state = seen
     return state
 

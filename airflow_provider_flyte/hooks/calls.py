@@ -8,7 +8,7 @@ the same request and the same reading, with only the ``await`` between them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -38,6 +38,46 @@ class AdminCall(Generic[T]):
 
     async def arun(self, client: AsyncAdminClient, **budget: Any) -> T:
         return self.read(await client.call_unless(self.method, self.request, *self.unless, **budget))
+
+
+# A conversation with FlyteAdmin: yields calls, gets their answers back, returns what it concludes.
+Program = Generator["AdminCall[Any]", Any, T]
+
+
+def drive(program: Program[T], client: AdminClient) -> T:
+    """Run a program on the blocking client."""
+    try:
+        call = next(program)
+        while True:
+            call = program.send(call.run(client))
+    except StopIteration as done:
+        return done.value
+
+
+async def adrive(program: Program[T], client: AsyncAdminClient) -> T:
+    """Run the same program on the asyncio client."""
+    try:
+        call = next(program)
+        while True:
+            call = program.send(await call.arun(client))
+    except StopIteration as done:
+        return done.value
+
+
+def gate_nodes(project: str, domain: str, name: str) -> Program[dict[str, tuple[str, str]]]:
+    """signal id -> (node id, kind) of the gate nodes of the execution's workflow: its launch
+    plan, then that plan's workflow, then the template (a single task has none)."""
+    from airflow_provider_flyte.hooks import admin_messages as m
+    from airflow_provider_flyte.signals.pending import template_gates
+
+    execution = yield AdminCall("GetExecution", m.execution_request(project, domain, name))
+    lp = execution.spec.launch_plan
+    if lp.resource_type != m.LAUNCH_PLAN:
+        return {}
+    plan = yield AdminCall("GetLaunchPlan", m.object_request(m.LAUNCH_PLAN, lp.project, lp.domain, lp.name, lp.version))
+    wf = plan.spec.workflow_id
+    workflow = yield AdminCall("GetWorkflow", m.object_request(m.WORKFLOW, wf.project, wf.domain, wf.name, wf.version))
+    return template_gates(workflow.closure.compiled_workflow.primary.template)
 
 
 def find_execution(config: FlyteConnectionConfig, project: str, domain: str, name: str) -> AdminCall[ExecutionState | None]:

@@ -245,16 +245,9 @@ class FlyteHook(BaseHook):
 
     def gate_nodes(self, project: str, domain: str, name: str) -> dict[str, tuple[str, str]]:
         """Which node waits for which signal: from the execution's workflow (three reads)."""
-        from airflow_provider_flyte.hooks import admin_messages as m
-        from airflow_provider_flyte.signals.pending import gate_nodes
+        from airflow_provider_flyte.hooks import calls
 
-        lp = self.client.call("GetExecution", m.execution_request(project, domain, name)).spec.launch_plan
-        if lp.resource_type != m.LAUNCH_PLAN:
-            return {}  # a single task has no gate nodes
-        plan = self.client.call("GetLaunchPlan", m.object_request(m.LAUNCH_PLAN, lp.project, lp.domain, lp.name, lp.version))
-        wf = plan.spec.workflow_id
-        workflow = self.client.call("GetWorkflow", m.object_request(m.WORKFLOW, wf.project, wf.domain, wf.name, wf.version))
-        return gate_nodes(workflow.closure.compiled_workflow.primary.template)
+        return calls.drive(calls.gate_nodes(project, domain, name), self.client)
 
     def set_signal(self, project: str, domain: str, name: str, signal_id: str, value: Any) -> None:
         """Answer a gate with ``value``, converted to the signal's Flyte type as launch inputs are.

@@ -45,7 +45,7 @@ class PendingSignal:
             raise ValueError(f"A pending Flyte signal needs {missing}; got {dict(data)!r}") from None
 
 
-def gate_nodes(template: Any) -> dict[str, tuple[str, str]]:
+def template_gates(template: Any) -> dict[str, tuple[str, str]]:
     """signal id -> (node id, kind) for the gate nodes of a workflow template, sub-workflows'
     nodes included (branch nodes are not searched)."""
     found: dict[str, tuple[str, str]] = {}
@@ -81,34 +81,35 @@ def pending_signals(
 
 
 class GateReporter:
-    """Tells a blocking wait's task log, once per gate, that the execution waits for a person.
+    """Tells a wait's task log, once per gate, that the execution waits for a person.
 
-    Only a workflow that has gate nodes is asked about signals (its template is read once, at the
-    first look), and then once per poll: nothing more for the workflows without gates.
+    ``look`` is a program (``hooks.calls.Program``) that the blocking wait drives on its client and
+    the trigger on the shared asyncio one. Only a workflow that has gate nodes is asked about
+    signals (its template is read once, at the first look while RUNNING); nothing more is asked
+    for the workflows without gates.
     """
 
-    def __init__(self, hook: Any, log: Any) -> None:
-        self._hook = hook
+    def __init__(self, log: Any) -> None:
         self._log = log
-        self._has_gates: bool | None = None
+        self._gates: dict[str, tuple[str, str]] | None = None  # unknown until the first look
         self._told: set[str] = set()
 
-    def look(self, state: Any) -> None:
-        from airflow_provider_flyte.hooks.retry import is_transient
+    @property
+    def may_pause(self) -> bool:
+        """Whether the workflow has (or may have: not looked yet) gate nodes to report."""
+        return self._gates is None or bool(self._gates)
 
-        if state.phase != "RUNNING" or self._has_gates is False:
+    def look(self, state: Any) -> Any:
+        from airflow_provider_flyte.hooks import calls
+
+        if state.phase != "RUNNING" or not self.may_pause:
             return
-        try:
-            if self._has_gates is None:
-                self._has_gates = bool(self._hook.gate_nodes(state.project, state.domain, state.name))
-                if not self._has_gates:
-                    return
-            pending = self._hook.pending_signals(state.project, state.domain, state.name)
-        except Exception as err:
-            if not is_transient("ListSignals", err):
-                raise
-            return
-        for signal in pending:
+        if self._gates is None:
+            self._gates = yield from calls.gate_nodes(state.project, state.domain, state.name)
+            if not self._gates:
+                return
+        signals = yield calls.list_signals(state.project, state.domain, state.name)
+        for signal in pending_signals(state.project, state.domain, state.name, signals, self._gates):
             if signal.signal_id not in self._told:
                 self._told.add(signal.signal_id)
                 self._log.info(

@@ -24,11 +24,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
 from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
+from airflow_provider_flyte.signals.pending import GateReporter
 from airflow_provider_flyte.waiting import PROGRESS_EVERY, Deadline, FlyteTriggerEvent, Progress
 
 __all__ = ["FlyteExecutionTrigger", "FlyteTriggerEvent"]
 
 ON_KILL_CALL_TIMEOUT = 5.0
+GATE_LOOK_EVERY = 15.0  # seconds between looks for a paused gate, only for workflows with gates
 ON_KILL_RETRIES = 2
 # Terminations under way; referenced so the loop does not drop them when on_kill is cancelled.
 _UNSTOPPABLE: set[asyncio.Task[None]] = set()
@@ -91,9 +93,11 @@ class FlyteExecutionTrigger(BaseTrigger):
             async with ClientPool.current().watcher(self.conn_id, self.project, self.domain) as watcher:
                 watch = watcher.add(self.name, policy, self.waiting_since)
                 progress = Progress(self.log, watch.last)
+                gates = GateReporter(self.log)
                 try:
-                    while (state := await watch.wait(_next_look(deadline))) is None and not deadline.passed:
+                    while (state := await watch.wait(_next_look(deadline, gates))) is None and not deadline.passed:
                         progress.seen(watch.last)
+                        await self._tell_gates(gates, watch.last)
                 finally:
                     watcher.remove(watch)
         except FlyteWaitError as err:
@@ -103,6 +107,20 @@ class FlyteExecutionTrigger(BaseTrigger):
             yield self._event("timeout", watch.last, "the wait's deadline passed")
         else:
             yield self._event("terminal", state)
+
+    async def _tell_gates(self, gates: GateReporter, state: ExecutionState) -> None:
+        """Once per gate: the execution waits for a person (the watcher polls executions, not
+        signals; this asks for signals only while a workflow with gate nodes runs)."""
+        from airflow_provider_flyte.hooks import calls
+        from airflow_provider_flyte.hooks.retry import is_transient
+        from airflow_provider_flyte.watcher.pool import ClientPool
+
+        try:
+            async with ClientPool.current().client(self.conn_id) as client:
+                await calls.adrive(gates.look(state), client)
+        except Exception as err:
+            if not is_transient("ListSignals", err):
+                raise FlyteWaitError(f"FlyteAdmin refused to list the signals of {self.name}: {err}") from err
 
     async def on_kill(self) -> None:
         """A person stopped the deferred task: stop the Flyte execution too, if we own it.
@@ -130,7 +148,9 @@ class FlyteExecutionTrigger(BaseTrigger):
         return TriggerEvent(FlyteTriggerEvent(status, state, message, self.deadline).payload())
 
 
-def _next_look(deadline: Deadline) -> float:
-    """Wake for the deadline, or in time to say the wait is still alive."""
+def _next_look(deadline: Deadline, gates: GateReporter) -> float:
+    """Wake for the deadline, in time to say the wait is still alive, and, for a workflow with
+    gate nodes, often enough to say soon that it waits for a person."""
+    every = min(PROGRESS_EVERY, GATE_LOOK_EVERY) if gates.may_pause else PROGRESS_EVERY
     remaining = deadline.remaining()
-    return PROGRESS_EVERY if remaining is None else min(PROGRESS_EVERY, remaining)
+    return every if remaining is None else min(every, remaining)

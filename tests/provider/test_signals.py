@@ -149,32 +149,34 @@ def test_the_sensor_fails_when_the_execution_ends_without_a_gate(airflow_db, fly
     assert "ended before waiting for a signal" in "".join(capfd.readouterr())
 
 
-def test_a_blocking_operator_says_once_that_its_execution_waits_for_approval(airflow_db, flyte_conn, capfd):
+def approve_when_asked(dag_id: str) -> None:
+    """Approve the gate of the execution ``dag_id`` launched, a few operator polls after it paused."""
+    hook, deadline = FlyteHook("flyte_conn"), time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for execution in hook.client.call("ListExecutions", _list_request()).executions:
+            if execution.spec.labels.values.get("airflow-dag-id") == dag_id and hook.pending_signals(P, D, execution.id.name):
+                time.sleep(3)  # more polls of the waiting task: it must not say it again
+                hook.set_signal(P, D, execution.id.name, "deploy-model", True)
+                return
+        time.sleep(0.3)
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_a_waiting_operator_says_once_that_its_execution_waits_for_approval(airflow_db, flyte_conn, capfd, deferrable):
     import threading
 
-    from tests.airflow_runs import xcom as read_xcom
-
-    def approve_when_asked() -> None:
-        hook, deadline = FlyteHook("flyte_conn"), time.monotonic() + 60
-        while time.monotonic() < deadline:
-            for execution in hook.client.call("ListExecutions", _list_request()).executions:
-                if execution.spec.labels.values.get("airflow-dag-id") == "gate_blocking" and hook.pending_signals(P, D, execution.id.name):
-                    time.sleep(3)  # a few more polls of the operator: it must not say it again
-                    hook.set_signal(P, D, execution.id.name, "deploy-model", True)
-                    return
-            time.sleep(0.3)
-
-    with DAG(dag_id="gate_blocking", schedule=None, start_date=START) as dag:
+    dag_id = f"gate_operator_{'deferred' if deferrable else 'blocking'}"
+    with DAG(dag_id=dag_id, schedule=None, start_date=START) as dag:
         FlyteOperator(
             task_id="train", flyte_conn_id="flyte_conn", project=P, domain=D, launchplan_name="gates.approval_wf",
-            inputs={"x": 3}, poll_interval=0.5,
+            inputs={"x": 3}, poll_interval=0.5, deferrable=deferrable,
         )
-    approver = threading.Thread(target=approve_when_asked, daemon=True)
+    approver = threading.Thread(target=approve_when_asked, args=(dag_id,), daemon=True)
     approver.start()
     run = run_dag(dag)
     approver.join(5)
 
-    assert run.state == "success" and read_xcom(run, "train", key="outputs") == {"o0": "deployed 6"}
+    assert run.state == "success" and xcom(run, "train", key="outputs") == {"o0": "deployed 6"}
     said = "".join(capfd.readouterr())
     assert said.count("waiting for approval `deploy-model` on node n1; answer it in Flyte or from Airflow") == 1
 
