@@ -177,6 +177,15 @@ def test_a_cleared_task_recovers_and_its_new_try_is_never_stopped(deployment):
         # still runs, even on a loaded CI machine: 25 s was not, once.
         start_load(airflow, run_id, 3, seconds=45.0)
         airflow.wait_for_tis(run_id, {"deferred"}, 3, timeout=180, task_id="deferred")
+        # Only a triggerer that runs the trigger can call on_kill when the task is cleared. After
+        # the fault scenarios a trigger can sit for up to 30 s on a killed triggerer's job, which
+        # still looks alive: clear once the live triggerer holds all three.
+        live = airflow.wait_up("triggerer")["id"]
+        wait_for(
+            "the live triggerer to hold the three triggers",
+            lambda: len(held := [job for _, job, _ in deployment.trigger_rows()]) >= 3 and set(held) == {live},
+            120,
+        )
         airflow.clear_tasks(run_id, [("deferred", 0)])
         assert airflow.wait_for_run(run_id, timeout=240) == "success"
     ti = airflow.task_instance(run_id, "deferred", 0)
