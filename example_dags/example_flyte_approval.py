@@ -49,6 +49,7 @@ with DAG(
         "`{{ ti.xcom_pull(task_ids='wait_for_gate')['signal_id'] }}`.",
         options=["Approve", "Reject"],
         execution_timeout=timedelta(hours=1),  # the gate's timeout in train_then_deploy
+        retries=1,  # if Airflow fails the task around the answer, the retry asks again
     )
     answer = FlyteSignalOperator(
         task_id="answer",
