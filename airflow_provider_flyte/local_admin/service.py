@@ -77,14 +77,24 @@ def answers_errors(method: Handler) -> Handler:
 
 def _page_offset(request) -> int:
     """Checks a list request's limit and token (before its filters, as flyteadmin); returns the offset."""
+    check_limit(request)
+    return token_offset(request)
+
+
+def check_limit(request) -> None:
     if request.limit == 0:
         raise invalid_argument("invalid value for limit")
+
+
+def token_offset(request, listing: str = "") -> int:
+    """The decimal offset a list's page token stands for; ``listing`` names the list in the
+    error where flyteadmin does (``for ListSignals``)."""
     try:
         offset = int(request.token) if request.token else 0
     except ValueError:
         offset = -1
     if offset < 0:
-        raise invalid_argument(f"invalid pagination token {request.token}")
+        raise invalid_argument(f"invalid pagination token {request.token}" + (f" for {listing}" if listing else ""))
     return offset
 
 

@@ -25,7 +25,7 @@ from google.protobuf import text_format
 
 from airflow_provider_flyte.local_admin.errors import AdminError, invalid_argument
 from airflow_provider_flyte.local_admin.literal_types import is_castable, literal_type_of
-from airflow_provider_flyte.local_admin.service import answers_errors
+from airflow_provider_flyte.local_admin.service import answers_errors, check_limit, token_offset
 from airflow_provider_flyte.local_admin.signals import SignalFiles
 
 
@@ -74,16 +74,10 @@ class SignalService(signal_pb2_grpc.SignalServiceServicer):
     @answers_errors
     def ListSignals(self, request, context) -> signal_pb2.SignalList:
         _check_execution_id(request.workflow_execution_id)
-        if request.limit == 0:
-            raise invalid_argument("invalid value for limit")
+        check_limit(request)
         if request.filters:
             raise AdminError(grpc.StatusCode.UNIMPLEMENTED, "flyte-local-admin does not support filters on this list")
-        try:
-            offset = int(request.token) if request.token else 0
-        except ValueError:
-            offset = -1
-        if offset < 0:
-            raise invalid_argument(f"invalid pagination token {request.token} for ListSignals")
+        offset = token_offset(request, "ListSignals")
         files = self._files_of(request.workflow_execution_id)
         page = files.ids()[offset : offset + request.limit]
         signals = []
