@@ -17,6 +17,12 @@ MAX_INTERVAL = 30.0
 # execution often costs almost nothing: the adaptive schedule tops out here instead, and an
 # abort, failure or success in Flyte reaches Airflow within seconds even on day-long waits.
 WATCHED_MAX_INTERVAL = 5.0
+# A sensor in reschedule mode gives its worker slot back between pokes, and each poke is a new
+# worker process of the same try. Airflow 3 fails that try as "state changed externally" when the
+# scheduler reads the previous poke's exit only after the next poke was queued, which under load
+# is seconds later. So its adaptive schedule starts here: no poke comes sooner than a scheduler can
+# settle the last one, and starting a process per poke costs more than a poll anyway.
+RESCHEDULE_MIN_INTERVAL = 20.0
 
 
 @dataclass(frozen=True)

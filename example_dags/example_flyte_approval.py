@@ -49,7 +49,10 @@ with DAG(
         "`{{ ti.xcom_pull(task_ids='wait_for_gate')['signal_id'] }}`.",
         options=["Approve", "Reject"],
         execution_timeout=timedelta(hours=1),  # the gate's timeout in train_then_deploy
-        retries=1,  # if Airflow fails the task around the answer, the retry asks again
+        # An answer given within seconds of the prompt can race Airflow's scheduler, which then fails
+        # the resumed try (docs/human-in-the-loop.md); the retry asks again.
+        retries=1,
+        retry_delay=timedelta(seconds=10),
     )
     answer = FlyteSignalOperator(
         task_id="answer",

@@ -2,7 +2,8 @@
 
 Poke, reschedule and deferrable modes share the phase table and exceptions of the operator. When
 ``poke_interval`` is not given the sensor follows the adaptive polling policy (soon at first,
-backing off to 30 s) instead of Airflow's fixed 60 s.
+backing off to 30 s) instead of Airflow's fixed 60 s; in reschedule mode it starts at 20 s
+(``polling.RESCHEDULE_MIN_INTERVAL`` says why).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from airflow_provider_flyte.compat import AirflowSensorTimeout, AirflowSkipExcep
 from airflow_provider_flyte.exceptions import FlyteProviderError, state_message
 from airflow_provider_flyte.hooks.flyte import FlyteHook
 from airflow_provider_flyte.phases import ExecutionState, Outcome
-from airflow_provider_flyte.polling import PollPolicy
+from airflow_provider_flyte.polling import RESCHEDULE_MIN_INTERVAL, PollPolicy
 from airflow_provider_flyte.waiting import Deadline
 
 if TYPE_CHECKING:
@@ -113,4 +114,5 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
     ) -> float:
         if not self._adaptive:
             return super()._get_next_poke_interval(started_at, run_duration, poke_count)
-        return max(0.0, min(PollPolicy().interval(run_duration()), self.timeout - run_duration()))
+        policy = PollPolicy(initial=RESCHEDULE_MIN_INTERVAL) if self.reschedule else PollPolicy()
+        return max(0.0, min(policy.interval(run_duration()), self.timeout - run_duration()))

@@ -42,3 +42,19 @@ def test_watched_waits_are_polled_every_few_seconds_however_long_they_run():
 
     policy = PollPolicy(ceiling=WATCHED_MAX_INTERVAL)
     assert policy.interval(0) == 1.0 and policy.interval(86_400) == WATCHED_MAX_INTERVAL <= 5
+
+
+def test_a_rescheduled_sensor_never_pokes_sooner_than_a_scheduler_can_settle_the_last_poke():
+    from airflow_provider_flyte.polling import RESCHEDULE_MIN_INTERVAL
+    from airflow_provider_flyte.sensors.flyte import FlyteSensor
+
+    sensor = FlyteSensor(task_id="watch", execution_name="e", mode="reschedule")
+    intervals = [sensor._get_next_poke_interval(0.0, lambda waited=w: waited, n) for n, w in enumerate((0, 5, 60))]
+    assert min(intervals) >= RESCHEDULE_MIN_INTERVAL
+
+
+def test_a_poking_sensor_still_polls_soon_after_it_starts():
+    from airflow_provider_flyte.sensors.flyte import FlyteSensor
+
+    sensor = FlyteSensor(task_id="watch", execution_name="e")
+    assert sensor._get_next_poke_interval(0.0, lambda: 0.0, 0) <= 1.0
