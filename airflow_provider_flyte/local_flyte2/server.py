@@ -1,0 +1,170 @@
+"""The service on one loopback port: the Connect apps behind one ASGI router, served by uvicorn (HTTP/1.1).
+
+The Flyte 2 SDK's transport speaks Connect over HTTP/1.1 to a plaintext endpoint, which is what uvicorn
+serves; server streams (WatchRunDetails, WatchActionDetails) are chunked responses that end when the run
+reaches a terminal phase. The router also answers ASGI lifespan, so stopping the server kills the task
+processes of runs still executing.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError
+from connectrpc.request import RequestContext
+from flyteidl2.auth.auth_service_connect import AuthMetadataServiceASGIApplication
+from flyteidl2.cluster.service_connect import ClusterServiceASGIApplication
+from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyServiceASGIApplication
+from flyteidl2.task.task_service_connect import TaskServiceASGIApplication
+from flyteidl2.workflow.run_service_connect import RunServiceASGIApplication
+
+from airflow_provider_flyte.local_flyte2.registry import TaskRegistry
+from airflow_provider_flyte.local_flyte2.runs import RunStore
+from airflow_provider_flyte.local_flyte2.services import (
+    AnonymousAuthMetadataService,
+    InputStore,
+    LocalClusterService,
+    LocalDataProxyService,
+    LocalRunService,
+    LocalTaskService,
+)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass
+class _Fault:
+    remaining: int
+    code: Code
+    method: str | None
+    message: str
+
+
+@dataclass
+class Faults:
+    """Failures and latency tests ask for: the next ``n`` calls (of one method, or any) fail with a Connect
+    code, and every call (of one method, or any) waits first. Set from the test's thread, read on the loop."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _failures: list[_Fault] = field(default_factory=list)
+    _latency: dict[str | None, float] = field(default_factory=dict)
+
+    def fail_next(self, n: int, code: Code, method: str | None = None, message: str = "injected failure") -> None:
+        with self._lock:
+            self._failures.append(_Fault(n, code, method, message))
+
+    def set_latency(self, seconds: float, method: str | None = None) -> None:
+        with self._lock:
+            self._latency[method] = seconds
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._latency.clear()
+
+    def take(self, method: str) -> tuple[float, ConnectError | None]:
+        """The delay before ``method`` answers, and the failure it answers with (consuming one), if any."""
+        with self._lock:
+            delay = self._latency.get(method, self._latency.get(None, 0.0))
+            for fault in self._failures:
+                if fault.remaining > 0 and fault.method in (None, method):
+                    fault.remaining -= 1
+                    return delay, ConnectError(fault.code, fault.message)
+            return delay, None
+
+
+class FaultInterceptor:
+    """Applies ``Faults`` before every unary call and server stream."""
+
+    def __init__(self, faults: Faults) -> None:
+        self._faults = faults
+
+    async def _apply(self, ctx: RequestContext) -> None:
+        import asyncio
+
+        delay, failure = self._faults.take(ctx.method().name)
+        if delay:
+            await asyncio.sleep(delay)
+        if failure is not None:
+            raise failure
+
+    async def intercept_unary(self, call_next: Callable[[Any, RequestContext], Awaitable[Any]], request: Any, ctx: RequestContext) -> Any:
+        await self._apply(ctx)
+        return await call_next(request, ctx)
+
+    async def intercept_server_stream(
+        self, call_next: Callable[[Any, RequestContext], AsyncIterator[Any]], request: Any, ctx: RequestContext
+    ) -> AsyncIterator[Any]:
+        await self._apply(ctx)
+        async for response in call_next(request, ctx):
+            yield response
+
+
+class Router:
+    """One ASGI app for all services: a request goes to the Connect app whose service path it starts with."""
+
+    def __init__(self, apps: list[Any], runs: RunStore) -> None:
+        self._apps: dict[str, ASGIApp] = {app.path: app for app in apps}
+        self._runs = runs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        service = "/" + scope.get("path", "").strip("/").split("/")[0]
+        app = self._apps.get(service)
+        if app is None:
+            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"no such service\n"})
+            return
+        await app(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._runs.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(registry: TaskRegistry, state_dir: Path, projects: set[str], faults: Faults) -> tuple[Router, RunStore]:
+    """The ASGI app serving every service, and the run store behind it."""
+    runs = RunStore(state_dir / "runs")
+    inputs = InputStore(state_dir / "inputs")
+    interceptors = [FaultInterceptor(faults)]
+    apps = [
+        RunServiceASGIApplication(LocalRunService(registry, runs, inputs, projects), interceptors=interceptors),
+        TaskServiceASGIApplication(LocalTaskService(registry), interceptors=interceptors),
+        DataProxyServiceASGIApplication(LocalDataProxyService(runs, inputs), interceptors=interceptors),
+        ClusterServiceASGIApplication(LocalClusterService(), interceptors=interceptors),
+        AuthMetadataServiceASGIApplication(AnonymousAuthMetadataService(), interceptors=interceptors),
+    ]
+    return Router(apps, runs), runs
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket first, so port 0 gives a real port before the server starts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def make_server(app: Router) -> uvicorn.Server:
+    # A watch stream in flight holds its connection open; a second of grace, then the server stops anyway.
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1)
+    return uvicorn.Server(config)
