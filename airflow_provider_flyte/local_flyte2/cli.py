@@ -1,5 +1,50 @@
-"""The ``flyte2-local-service`` console script (being written)."""
+"""The ``flyte2-local-service`` console script: the local Flyte 2 run service in the foreground.
+
+Its first line of output is exactly ``Flyte 2 run service listening on HOST:PORT`` (flushed), so a script
+or test that starts it with ``--port 0`` reads the port from it; it serves until SIGTERM or Ctrl-C, and
+stopping kills the task processes of runs still executing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from airflow_provider_flyte.local_flyte2.service import DEFAULT_DOMAIN, DEFAULT_PROJECT
 
 
-def main() -> None:
-    raise SystemExit("flyte2-local-service: not ready yet")
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="flyte2-local-service",
+        description="A local Flyte 2 run service: deploys the TaskEnvironment tasks of the given files and runs them.",
+    )
+    parser.add_argument("--tasks", nargs="+", required=True, metavar="FILE_OR_DIR", help="Python files (or folders of them) defining flyte.TaskEnvironment tasks")
+    parser.add_argument("--port", type=int, default=8090, help="port to listen on; 0 picks a free one (default 8090, the devbox's)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--project", default=DEFAULT_PROJECT, help=f"project the tasks are deployed to (default {DEFAULT_PROJECT})")
+    parser.add_argument("--domain", default=DEFAULT_DOMAIN, help=f"domain the tasks are deployed to (default {DEFAULT_DOMAIN})")
+    parser.add_argument("--state-dir", help="folder for runs' inputs, outputs and task logs (default: a temporary one)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    from airflow_provider_flyte.local_flyte2.service import LocalFlyte2Service
+
+    service = LocalFlyte2Service(
+        tasks=args.tasks, port=args.port, host=args.host, project=args.project, domain=args.domain, state_dir=args.state_dir
+    )
+    print(f"Flyte 2 run service listening on {service.endpoint}", flush=True)
+    for task in service.tasks:
+        tid = task.task_id
+        print(f"Deployed task {tid.name} version {tid.version} to {tid.project}/{tid.domain}", flush=True)
+    try:
+        service.serve_forever()
+    finally:
+        service.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -16,6 +18,10 @@ from airflow_provider_flyte.local_flyte2.server import Faults, bind, build_app, 
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAIN = "development"
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 class LocalFlyte2Service:
@@ -71,6 +77,12 @@ class LocalFlyte2Service:
                 raise RuntimeError("the local Flyte 2 run service did not start")
             time.sleep(0.01)
         return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until SIGTERM or SIGINT (the console script's way; uvicorn takes the signals,
+        stops serving, then hands the signal on: SIGTERM ends in ``SystemExit(0)``, SIGINT in KeyboardInterrupt)."""
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        self._server.run(sockets=[self._socket])
 
     def stop(self) -> None:
         """Stop serving; runs still executing are killed. Idempotent."""
