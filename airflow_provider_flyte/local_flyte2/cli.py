@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"Deployed task {tid.name} version {tid.version} to {tid.project}/{tid.domain}", flush=True)
     try:
         service.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: a normal way to stop it
     finally:
         service.stop()
     sys.exit(0)

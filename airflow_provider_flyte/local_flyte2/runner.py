@@ -88,10 +88,10 @@ def _last_line(text: str) -> str:
 
 
 async def _run(folder: Path) -> int:
+    from flyte._internal.runtime import convert
     from flyteidl2.task import common_pb2
 
     from airflow_provider_flyte.local_flyte2.registry import environments_of, import_task_file
-    from flyte._internal.runtime import convert
 
     job = json.loads((folder / JOB_FILE).read_text())
     module = import_task_file(Path(job["file"]))

@@ -77,7 +77,7 @@ class Run:
         return identifier_pb2.ActionIdentifier(run=self.run_id, name=ROOT_ACTION)
 
     def status(self) -> run_definition_pb2.ActionStatus:
-        status = run_definition_pb2.ActionStatus(phase=self.phase, attempts=1)  # type: ignore[arg-type]
+        status = run_definition_pb2.ActionStatus(phase=self.phase, attempts=1)
         _timestamp(self.created_at, status.start_time)
         _timestamp(self.ended_at, status.end_time)
         if self.ended_at is not None:
@@ -99,7 +99,7 @@ class Run:
         return run_definition_pb2.Action(id=self.action_id, metadata=self.metadata(), status=self.status())
 
     def attempt(self) -> run_definition_pb2.ActionAttempt:
-        attempt = run_definition_pb2.ActionAttempt(phase=self.phase, attempt=1, logs_available=False)  # type: ignore[arg-type]
+        attempt = run_definition_pb2.ActionAttempt(phase=self.phase, attempt=1, logs_available=False)
         _timestamp(self.started_at or self.created_at, attempt.start_time)
         _timestamp(self.ended_at, attempt.end_time)
         if self.error_info is not None:
@@ -141,7 +141,7 @@ class RunView:
 
 
 def _phase_name(phase: int) -> str:
-    return phase_pb2.ActionPhase.Name(phase).removeprefix("ACTION_PHASE_")  # type: ignore[arg-type]
+    return phase_pb2.ActionPhase.Name(phase).removeprefix("ACTION_PHASE_")
 
 
 class RunStore:
@@ -234,7 +234,7 @@ class RunStore:
             if run.done:
                 return
             async with self._changed:
-                await self._changed.wait_for(lambda: (run.phase, run.ended_at) != seen)
+                await self._changed.wait_for(lambda seen=seen: (run.phase, run.ended_at) != seen)  # type: ignore[misc]
 
     async def close(self) -> None:
         """Kill every run still executing (the service is stopping) and wait for their executions to end."""

@@ -8,6 +8,7 @@ processes of runs still executing.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -90,8 +91,6 @@ class FaultInterceptor:
         self._faults = faults
 
     async def _apply(self, ctx: RequestContext) -> None:
-        import asyncio
-
         delay, failure = self._faults.take(ctx.method().name)
         if delay:
             await asyncio.sleep(delay)

@@ -133,7 +133,7 @@ def _mismatch(literal: literals_pb2.Literal, literal_type: types_pb2.LiteralType
 
 
 def _simple_mismatch(literal: literals_pb2.Literal, simple: int) -> str | None:
-    name = types_pb2.SimpleType.Name(simple)  # type: ignore[arg-type]
+    name = types_pb2.SimpleType.Name(simple)
     if simple == types_pb2.NONE:
         if literal.scalar.WhichOneof("value") == "none_type":
             return None

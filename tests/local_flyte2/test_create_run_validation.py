@@ -8,7 +8,17 @@ from connectrpc.errors import ConnectError
 from flyteidl2.common import identifier_pb2
 from flyteidl2.workflow import run_service_pb2
 
-from tests.local_flyte2.conftest import DOMAIN, PROJECT, create_request, floating, inputs, integer, run_id, string, task_id
+from tests.local_flyte2.conftest import (
+    DOMAIN,
+    PROJECT,
+    create_request,
+    floating,
+    inputs,
+    integer,
+    run_id,
+    string,
+    task_id,
+)
 
 
 def _refused(runs, request) -> ConnectError:
