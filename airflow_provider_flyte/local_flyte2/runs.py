@@ -238,13 +238,15 @@ class RunStore:
 
     async def close(self) -> None:
         """Kill every run still executing (the service is stopping) and wait for their executions to end."""
-        for run in self._runs.values():
-            if run.process is not None and not run.done:
-                runner.kill(run.process)
+        processes = [run.process for run in self._runs.values() if run.process is not None and not run.done]
+        for process in processes:
+            runner.kill(process)
         for execution in list(self._executions):
             execution.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await execution
+        for process in processes:
+            await process.wait()  # reaped, so no zombie is left behind
 
     async def _set_phase(self, run: Run, phase: int) -> None:
         async with self._changed:

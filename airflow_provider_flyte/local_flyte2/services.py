@@ -171,6 +171,14 @@ class LocalRunService(RunService):
         async for run in self._runs.watch(self._runs.get_action(request.action_id)):
             yield run_service_pb2.WatchActionDetailsResponse(details=run.action_details())
 
+    async def get_action_data(
+        self, request: run_service_pb2.GetActionDataRequest, ctx: RequestContext
+    ) -> run_service_pb2.GetActionDataResponse:
+        # The open-source service's answer, word for word: callers are to use the data proxy.
+        raise ConnectError(
+            Code.UNIMPLEMENTED, "RunService.GetActionData is deprecated; use DataProxyService.GetActionData instead"
+        )
+
     async def list_runs(self, request: run_service_pb2.ListRunsRequest, ctx: RequestContext) -> run_service_pb2.ListRunsResponse:
         task_name = None
         if request.HasField("task_name"):

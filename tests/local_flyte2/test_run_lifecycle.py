@@ -124,3 +124,10 @@ def test_list_runs_and_actions_show_the_run_and_its_root_action(service, runs):
     assert [(a.id.name, a.status.phase, a.metadata.task.id.name) for a in actions] == [
         ("a0", phase_pb2.ACTION_PHASE_SUCCEEDED, "arithmetic.add")
     ]
+
+
+def test_run_service_get_action_data_points_to_the_data_proxy_as_the_real_service(service, runs):
+    with pytest.raises(ConnectError) as raised:
+        runs.get_action_data(run_service_pb2.GetActionDataRequest(action_id=_action("phases")))
+    assert raised.value.code == Code.UNIMPLEMENTED
+    assert raised.value.message == "RunService.GetActionData is deprecated; use DataProxyService.GetActionData instead"
