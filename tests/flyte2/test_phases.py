@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from flyteidl2.common import phase_pb2
 
-from airflow_provider_flyte.exceptions import FlyteExecutionAborted, FlyteExecutionFailed, FlyteExecutionTimedOut, raise_for_outcome
+from airflow_provider_flyte.exceptions import (
+    FlyteExecutionAborted,
+    FlyteExecutionFailed,
+    FlyteExecutionTimedOut,
+    raise_for_outcome,
+)
 from airflow_provider_flyte.flyte2.phases import PHASE_OUTCOMES, RunState, phase_name, run_outcome
 from airflow_provider_flyte.phases import Outcome
 
