@@ -214,7 +214,8 @@ class RunStore:
         return sorted(runs, key=lambda run: run.created_at, reverse=True)
 
     async def abort(self, run: Run, reason: str, principal: str) -> None:
-        """Abort a run: kill its process tree and end it ABORTED. A finished run stays as it ended."""
+        """Abort a run: kill its process tree; its execution then ends it ABORTED (as the real service,
+        AbortRun answers before the run is ABORTED). A finished run stays as it ended."""
         if run.done or run.abort_requested:
             return
         run.abort_requested = True
@@ -222,9 +223,7 @@ class RunStore:
             reason=reason, aborted_by=identity_pb2.EnrichedIdentity(user=identity_pb2.User(spec=identity_pb2.UserSpec(user_handle=principal)))
         )
         if run.process is not None:
-            runner.kill(run.process)
-        else:
-            await self._finish(run, phase_pb2.ACTION_PHASE_ABORTED)
+            runner.kill(run.process)  # its execution sees the abort once the process is gone, and ends the run
 
     async def watch(self, run: Run) -> AsyncIterator[Run]:
         """Yield the run now and after every change, ending after the first terminal phase."""
@@ -263,10 +262,14 @@ class RunStore:
     async def _execute(self, run: Run) -> None:
         runner.prepare(run.folder, run.task.source_file, run.task.name, run.inputs.SerializeToString())
         if run.abort_requested:
+            await self._finish(run, phase_pb2.ACTION_PHASE_ABORTED)
             return
         process = run.process = await runner.start(run.folder)
-        run.started_at = time.time()
-        await self._set_phase(run, phase_pb2.ACTION_PHASE_RUNNING)
+        if run.abort_requested:
+            runner.kill(process)  # the abort came while the process was starting
+        else:
+            run.started_at = time.time()
+            await self._set_phase(run, phase_pb2.ACTION_PHASE_RUNNING)
         try:
             await asyncio.wait_for(process.wait(), timeout=run.task.timeout_seconds)
         except asyncio.TimeoutError:

@@ -9,6 +9,7 @@ processes of runs still executing.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,11 +27,12 @@ from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyServiceASGIAp
 from flyteidl2.task.task_service_connect import TaskServiceASGIApplication
 from flyteidl2.workflow.run_service_connect import RunServiceASGIApplication
 
+from airflow_provider_flyte.local_flyte2 import auth
 from airflow_provider_flyte.local_flyte2.registry import TaskRegistry
 from airflow_provider_flyte.local_flyte2.runs import RunStore
 from airflow_provider_flyte.local_flyte2.services import (
-    AnonymousAuthMetadataService,
     InputStore,
+    LocalAuthMetadataService,
     LocalClusterService,
     LocalDataProxyService,
     LocalRunService,
@@ -112,21 +114,36 @@ class FaultInterceptor:
 class Router:
     """One ASGI app for all services: a request goes to the Connect app whose service path it starts with."""
 
-    def __init__(self, apps: list[Any], runs: RunStore) -> None:
+    def __init__(self, apps: list[Any], runs: RunStore, issuer: auth.TokenIssuer | None) -> None:
         self._apps: dict[str, ASGIApp] = {app.path: app for app in apps}
         self._runs = runs
+        self._issuer = issuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        service = "/" + scope.get("path", "").strip("/").split("/")[0]
-        app = self._apps.get(service)
+        path = scope.get("path", "")
+        if self._issuer is not None and path == auth.TOKEN_PATH and scope.get("method") == "POST":
+            await self._token(scope, receive, send)
+            return
+        app = self._apps.get("/" + path.strip("/").split("/")[0])
         if app is None:
-            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
-            await send({"type": "http.response.body", "body": b"no such service\n"})
+            await _respond(send, 404, "text/plain", b"no such service\n")
             return
         await app(scope, receive, send)
+
+    async def _token(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self._issuer is not None
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {name.lower(): value for name, value in scope.get("headers", [])}
+        status, answer = auth.token_response(self._issuer, headers, body)
+        await _respond(send, status, "application/json", json.dumps(answer).encode())
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -139,19 +156,29 @@ class Router:
                 return
 
 
-def build_app(registry: TaskRegistry, state_dir: Path, projects: set[str], faults: Faults) -> tuple[Router, RunStore]:
-    """The ASGI app serving every service, and the run store behind it."""
+async def _respond(send: Send, status: int, content_type: str, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type.encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_app(
+    registry: TaskRegistry, state_dir: Path, projects: set[str], faults: Faults, issuer: auth.TokenIssuer | None
+) -> tuple[Router, RunStore]:
+    """The ASGI app serving every service (behind the token check when ``issuer`` is given), and the run
+    store behind it."""
     runs = RunStore(state_dir / "runs")
     inputs = InputStore(state_dir / "inputs")
-    interceptors = [FaultInterceptor(faults)]
+    interceptors: list[Any] = [FaultInterceptor(faults)]
+    if issuer is not None:
+        interceptors.insert(0, auth.AuthInterceptor(issuer))
     apps = [
         RunServiceASGIApplication(LocalRunService(registry, runs, inputs, projects), interceptors=interceptors),
         TaskServiceASGIApplication(LocalTaskService(registry), interceptors=interceptors),
         DataProxyServiceASGIApplication(LocalDataProxyService(runs, inputs), interceptors=interceptors),
         ClusterServiceASGIApplication(LocalClusterService(), interceptors=interceptors),
-        AuthMetadataServiceASGIApplication(AnonymousAuthMetadataService(), interceptors=interceptors),
+        AuthMetadataServiceASGIApplication(LocalAuthMetadataService(issuer), interceptors=interceptors),
     ]
-    return Router(apps, runs), runs
+    return Router(apps, runs, issuer), runs
 
 
 def bind(host: str, port: int) -> socket.socket:

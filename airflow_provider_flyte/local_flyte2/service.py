@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import sys
 import tempfile
 import threading
 import time
@@ -11,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from airflow_provider_flyte.local_flyte2.auth import TOKEN_PATH, ClientCredentials, TokenIssuer
 from airflow_provider_flyte.local_flyte2.registry import DeployedTask, TaskRegistry
 from airflow_provider_flyte.local_flyte2.runs import RunView
 from airflow_provider_flyte.local_flyte2.server import Faults, bind, build_app, make_server
@@ -20,16 +19,13 @@ DEFAULT_DOMAIN = "development"
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    sys.exit(0)
-
-
 class LocalFlyte2Service:
     """A local Flyte 2 run service on loopback: deploys the tasks of ``tasks`` (files or folders) to
     ``project``/``domain`` and serves until ``stop()`` (or the end of its ``with`` block).
 
     ``state_dir`` holds each run's inputs, outputs and task log (a temporary folder, removed on stop,
-    unless given). ``faults`` injects failures and latency into the Connect calls.
+    unless given). ``faults`` injects failures and latency into the Connect calls. With ``auth``, every call
+    needs a bearer token from ``token_endpoint`` (``tokens`` counts and expires them).
     """
 
     def __init__(
@@ -40,17 +36,19 @@ class LocalFlyte2Service:
         project: str = DEFAULT_PROJECT,
         domain: str = DEFAULT_DOMAIN,
         state_dir: str | Path | None = None,
+        auth: ClientCredentials | None = None,
     ) -> None:
         self.project = project
         self.domain = domain
         self.host = host
         self.faults = Faults()
+        self.tokens = TokenIssuer(auth) if auth is not None else None
         self._registry = TaskRegistry()
         self.tasks: list[DeployedTask] = self._registry.load(tasks, project, domain)
         self._tempdir = tempfile.TemporaryDirectory(prefix="flyte2-local-") if state_dir is None else None
         self.state_dir = Path(self._tempdir.name if self._tempdir else state_dir)  # type: ignore[arg-type]
         projects = {project} | {t.task_id.project for t in self.tasks}
-        self._app, self._runs = build_app(self._registry, self.state_dir, projects, self.faults)
+        self._app, self._runs = build_app(self._registry, self.state_dir, projects, self.faults, self.tokens)
         self._socket = bind(host, port)
         self.port: int = self._socket.getsockname()[1]
         self._server = make_server(self._app)
@@ -66,6 +64,11 @@ class LocalFlyte2Service:
         """``http://host:port``, the base URL a Connect client takes."""
         return f"http://{self.endpoint}"
 
+    @property
+    def token_endpoint(self) -> str | None:
+        """The OAuth2 token endpoint with ``auth``, else None."""
+        return self.url + TOKEN_PATH if self.tokens is not None else None
+
     def start(self) -> LocalFlyte2Service:
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name="flyte2-local-service", daemon=True
@@ -77,12 +80,6 @@ class LocalFlyte2Service:
                 raise RuntimeError("the local Flyte 2 run service did not start")
             time.sleep(0.01)
         return self
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until SIGTERM or SIGINT (the console script's way; uvicorn takes the signals,
-        stops serving, then hands the signal on: SIGTERM ends in ``SystemExit(0)``, SIGINT in KeyboardInterrupt)."""
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        self._server.run(sockets=[self._socket])
 
     def stop(self) -> None:
         """Stop serving; runs still executing are killed. Idempotent."""

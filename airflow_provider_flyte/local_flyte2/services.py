@@ -27,14 +27,12 @@ from flyteidl2.task.task_service_connect import TaskService
 from flyteidl2.workflow import run_service_pb2
 from flyteidl2.workflow.run_service_connect import RunService
 
-from airflow_provider_flyte.local_flyte2 import validation
+from airflow_provider_flyte.local_flyte2 import auth, validation
 from airflow_provider_flyte.local_flyte2.registry import DeployedTask, TaskRegistry
 from airflow_provider_flyte.local_flyte2.runs import RunStore
 
 # What a list call returns when its request names no limit.
 DEFAULT_PAGE_SIZE = 100
-# Who aborted a run when the caller did not authenticate (the service runs without auth by default).
-ANONYMOUS = "anonymous"
 
 T = TypeVar("T")
 
@@ -140,13 +138,13 @@ class LocalRunService(RunService):
         return run_service_pb2.CreateRunResponse(run=run.proto())
 
     async def abort_run(self, request: run_service_pb2.AbortRunRequest, ctx: RequestContext) -> run_service_pb2.AbortRunResponse:
-        await self._runs.abort(self._runs.get(request.run_id), request.reason, ANONYMOUS)
+        await self._runs.abort(self._runs.get(request.run_id), request.reason, auth.principal.get())
         return run_service_pb2.AbortRunResponse()
 
     async def abort_action(
         self, request: run_service_pb2.AbortActionRequest, ctx: RequestContext
     ) -> run_service_pb2.AbortActionResponse:
-        await self._runs.abort(self._runs.get_action(request.action_id), request.reason, ANONYMOUS)
+        await self._runs.abort(self._runs.get_action(request.action_id), request.reason, auth.principal.get())
         return run_service_pb2.AbortActionResponse()
 
     async def get_run_details(
@@ -265,16 +263,29 @@ class LocalClusterService(ClusterService):
         return cluster_pb2.SelectClusterResponse()
 
 
-class AnonymousAuthMetadataService(AuthMetadataService):
-    """AuthMetadataService of a service without auth: no OAuth2 server, no client to configure."""
+class LocalAuthMetadataService(AuthMetadataService):
+    """AuthMetadataService: without auth, empty answers (no OAuth2 server, nothing to configure); with
+    client-credentials auth, the token endpoint on this service's own address (the caller's Host)."""
+
+    def __init__(self, issuer: auth.TokenIssuer | None) -> None:
+        self._issuer = issuer
 
     async def get_o_auth2_metadata(
         self, request: auth_service_pb2.GetOAuth2MetadataRequest, ctx: RequestContext
     ) -> auth_service_pb2.GetOAuth2MetadataResponse:
-        return auth_service_pb2.GetOAuth2MetadataResponse()
+        if self._issuer is None:
+            return auth_service_pb2.GetOAuth2MetadataResponse()
+        base = f"http://{ctx.request_headers().get('host', '127.0.0.1')}"
+        return auth_service_pb2.GetOAuth2MetadataResponse(
+            issuer=base,
+            token_endpoint=base + auth.TOKEN_PATH,
+            grant_types_supported=["client_credentials"],
+            token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+        )
 
     async def get_public_client_config(
         self, request: auth_service_pb2.GetPublicClientConfigRequest, ctx: RequestContext
     ) -> auth_service_pb2.GetPublicClientConfigResponse:
-        return auth_service_pb2.GetPublicClientConfigResponse()
-
+        if self._issuer is None:
+            return auth_service_pb2.GetPublicClientConfigResponse()
+        return auth_service_pb2.GetPublicClientConfigResponse(authorization_metadata_key="authorization")

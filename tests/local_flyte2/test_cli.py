@@ -56,3 +56,23 @@ def test_cli_project_and_domain_options_choose_where_tasks_are_deployed():
     finally:
         process.kill()
         process.stdout.close()  # type: ignore[union-attr]
+
+
+def test_cli_with_client_secret_auth_prints_the_token_endpoint_second():
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "airflow_provider_flyte.local_flyte2.cli", "--port", "0", "--tasks", str(TASKS / "failing.py"),
+            "--auth", "client-secret", "--client-id", "cli", "--client-secret", "pw",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        assert process.stdout.readline().strip() == f"Token endpoint: http://{endpoint}/oauth2/token"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        process.stdout.close()  # type: ignore[union-attr]

@@ -131,3 +131,11 @@ def test_run_service_get_action_data_points_to_the_data_proxy_as_the_real_servic
         runs.get_action_data(run_service_pb2.GetActionDataRequest(action_id=_action("phases")))
     assert raised.value.code == Code.UNIMPLEMENTED
     assert raised.value.message == "RunService.GetActionData is deprecated; use DataProxyService.GetActionData instead"
+
+
+def test_an_abort_right_after_create_ends_the_run_aborted_even_while_its_process_starts(service, runs):
+    for index in range(3):
+        name = f"early-abort-{index}"
+        runs.create_run(create_request(service, name, "slow.sleep", inputs(seconds=floating(60))))
+        runs.abort_run(run_service_pb2.AbortRunRequest(run_id=run_id(name), reason="changed my mind"))
+        assert _watched_phases(runs, name)[-1] == phase_pb2.ACTION_PHASE_ABORTED
