@@ -9,6 +9,7 @@ runs the code that version describes. The ``TaskSpec`` is the one the SDK itself
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import importlib.util
 import sys
@@ -126,14 +127,25 @@ class TaskRegistry:
         self._tasks: dict[tuple[str, str, str, str], DeployedTask] = {}
 
     def load(self, paths: Sequence[str | Path], project: str, domain: str) -> list[DeployedTask]:
-        """Deploy every TaskEnvironment task in ``paths`` to ``project``/``domain``; returns what it deployed."""
+        """Deploy every TaskEnvironment task in ``paths`` to ``project``/``domain``; returns what it deployed.
+
+        The SDK builds specs with coroutines; they run on a loop of their own, in a thread of their own when
+        the caller is itself on a running loop (an async test or app may start the service too)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._load(paths, project, domain))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self._load(paths, project, domain)).result()
+
+    async def _load(self, paths: Sequence[str | Path], project: str, domain: str) -> list[DeployedTask]:
         deployed = []
         for path in python_files(paths):
             module = import_task_file(path)
             version = file_version(path)
             for env in environments_of(module):
                 for task in env.tasks.values():  # type: ignore[attr-defined]
-                    spec = asyncio.run(_wire_spec(task, path, version, project, domain))
+                    spec = await _wire_spec(task, path, version, project, domain)
                     task_id = task_definition_pb2.TaskIdentifier(
                         project=project, domain=domain, name=task.name, version=version
                     )

@@ -10,6 +10,7 @@ from connectrpc.errors import ConnectError
 from flyteidl2.common import identifier_pb2, list_pb2
 from flyteidl2.task import task_definition_pb2, task_service_pb2
 
+from airflow_provider_flyte.local_flyte2 import LocalFlyte2Service
 from airflow_provider_flyte.local_flyte2.registry import TaskRegistry, file_version
 from tests.local_flyte2.conftest import DOMAIN, PROJECT, TASKS, task_id
 
@@ -67,3 +68,9 @@ def test_list_versions_gives_the_deployed_version(service, tasks):
     name = task_definition_pb2.TaskName(project=PROJECT, domain=DOMAIN, name="failing.divide")
     versions = tasks.list_versions(task_service_pb2.ListVersionsRequest(task_name=name)).versions
     assert [v.version for v in versions] == [service.task("failing.divide").task_id.version]
+
+
+@pytest.mark.asyncio
+async def test_the_service_can_be_started_from_a_running_event_loop():
+    with LocalFlyte2Service(tasks=[TASKS / "arithmetic.py"]) as started:
+        assert {t.name for t in started.tasks} == {"arithmetic.add", "arithmetic.describe"}
