@@ -17,8 +17,9 @@ From the command line::
 
     flyte2-local-service --port 0 --tasks tests/local_flyte2/tasks [--project flytesnacks]
         [--domain development] [--host 127.0.0.1] [--state-dir DIR]
-    # prints "Flyte 2 run service listening on 127.0.0.1:PORT" first, then one line per deployed task;
-    # stop with Ctrl-C / SIGTERM
+        [--auth client-secret --client-id ID --client-secret SECRET [--token-lifetime 3600]]
+    # prints "Flyte 2 run service listening on 127.0.0.1:PORT" first, once it serves (then
+    # "Token endpoint: URL" with auth), then one line per deployed task; stop with Ctrl-C / SIGTERM
 
 From tests::
 
@@ -32,6 +33,12 @@ From tests::
         service.faults.fail_next(2, Code.UNAVAILABLE, method="GetRunDetails")  # next 2 calls fail
         service.faults.set_latency(0.5, method="CreateRun")                     # every call waits first
         service.faults.clear()
+
+    # Client-credentials auth: every call but AuthMetadataService's needs a token from the token endpoint.
+    from airflow_provider_flyte.local_flyte2.auth import ClientCredentials
+
+    with LocalFlyte2Service(tasks=[...], auth=ClientCredentials("id", "secret", token_lifetime=3600)) as service:
+        service.token_endpoint; service.tokens.issued; service.tokens.expire_all()
 
 Importing this package loads the ``flyte`` SDK (the ``flyte2`` extra); ``airflow_provider_flyte`` itself
 never imports it.
