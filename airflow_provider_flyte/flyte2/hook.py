@@ -40,11 +40,20 @@ class Flyte2Hook(BaseHook):
     hook_name = "Flyte 2"
 
     @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Airflow 3.0/3.1 only; 3.2+ reads the form from provider info (see ``hooks/form``)."""
+        from airflow_provider_flyte.hooks.form import connection_form_widgets
+        from airflow_provider_flyte.provider_info import FLYTE2_CONN_FIELDS
+
+        return connection_form_widgets(FLYTE2_CONN_FIELDS)
+
+    @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Airflow 3.0/3.1 only; 3.2+ reads the form from provider info."""
+        """Airflow 3.0/3.1 only, like ``get_connection_form_widgets``."""
+        from airflow_provider_flyte.hooks.form import ui_field_behaviour
         from airflow_provider_flyte.provider_info import FLYTE2_FIELD_BEHAVIOUR
 
-        return FLYTE2_FIELD_BEHAVIOUR
+        return ui_field_behaviour(FLYTE2_FIELD_BEHAVIOUR)
 
     def __init__(self, flyte2_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -213,8 +222,7 @@ class Flyte2Hook(BaseHook):
         from airflow_provider_flyte.flyte2.retry import describe
 
         try:
-            org, project, domain = self.where(None, self.config.project or "flytesnacks", self.config.domain or "development")
-            request = m.list_runs_request(org, project, domain)
+            request = m.list_runs_request(self.config.org, self.config.project, self.config.domain)
             self.client.call("ListRuns", request, timeout=min(self.config.timeout, TEST_CONNECTION_TIMEOUT), retries=0)
         except FlyteConnectionError as err:
             return False, str(err)

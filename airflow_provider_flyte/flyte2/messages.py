@@ -95,11 +95,14 @@ def action_data_request(org: str, project: str, domain: str, name: str, data_pro
     return module.GetActionDataRequest(action_id=root_action(org, project, domain, name))
 
 
-def list_runs_request(org: str, project: str, domain: str) -> Any:
-    return run_service_pb2.ListRunsRequest(
-        request=list_pb2.ListRequest(limit=1),
-        project_id=identifier_pb2.ProjectIdentifier(organization=org, domain=domain, name=project),
-    )
+def list_runs_request(org: str, project: str | None, domain: str | None) -> Any:
+    """One run of the project, or of the organisation when no project is known."""
+    if project and domain:
+        return run_service_pb2.ListRunsRequest(
+            request=list_pb2.ListRequest(limit=1),
+            project_id=identifier_pb2.ProjectIdentifier(organization=org, domain=domain, name=project),
+        )
+    return run_service_pb2.ListRunsRequest(request=list_pb2.ListRequest(limit=1), org=org)
 
 
 def _who(identity: Any) -> str:

@@ -193,7 +193,7 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
         base = self._base_name(context)
         found = self._latest(org, project, domain, base, context["ti"].try_number)
         if found is None:
-            state = self._create(context, org, project, domain, base if context["ti"].try_number <= 1 else self._own_name(context))
+            state = self._create(context, org, project, domain, base)
         else:
             check_owned(found.name, found.labels, context["ti"])
             state = self._continue_from(context, org, found)

@@ -157,3 +157,30 @@ def test_the_operators_timeout_aborts_the_run(airflow_db, flyte2_conn, flyte2_se
     assert "FlyteWaitTimeout" in "".join(capfd.readouterr())
     ended = flyte2_service.wait_for_phase("f2-own-timeout", {"ABORTED"}, timeout=30)
     assert "timed out after 2s" in ended.abort_reason
+
+
+def test_a_deferred_tasks_timeout_aborts_the_run(airflow_db, flyte2_conn, flyte2_service, capfd):
+    run = run_dag(flyte2_dag("f2_deferred_timeout", "provider.nap", {"seconds": 60.0}, run_name="f2-deferred-timeout", timeout=2, deferrable=True))
+
+    assert run.state == "failed"
+    assert "FlyteWaitTimeout" in "".join(capfd.readouterr())
+    assert "timed out after 2s" in flyte2_service.wait_for_phase("f2-deferred-timeout", {"ABORTED"}, timeout=30).abort_reason
+
+
+def test_each_map_index_gets_its_own_run(airflow_db, flyte2_conn, flyte2_service):
+    from airflow.sdk import DAG
+
+    from airflow_provider_flyte.flyte2.operator import Flyte2Operator
+    from tests.flyte2.dags import START
+
+    with DAG(dag_id="f2_mapped", schedule=None, start_date=START, catchup=False) as dag:
+        Flyte2Operator.partial(task_id="run", flyte2_conn_id="flyte2_conn", task_name="provider.scale").expand(
+            inputs=[{"values": [1]}, {"values": [2]}]
+        )
+
+    run = run_dag(dag)
+
+    assert run.state == "success"
+    names = [xcom(run, "run", map_index=i) for i in (0, 1)]
+    assert names == [execution_name("f2_mapped", run.run_id, "run", i, max_length=BASE_NAME_LENGTH) for i in (0, 1)]
+    assert [xcom(run, "run", key="outputs", map_index=i) for i in (0, 1)] == [{"o0": {"scaled-0": 2.0}}, {"o0": {"scaled-0": 4.0}}]
