@@ -24,7 +24,7 @@ from flyteidl2.common import identifier_pb2, identity_pb2, phase_pb2
 from flyteidl2.task import common_pb2, run_pb2
 from flyteidl2.workflow import run_definition_pb2
 
-from airflow_provider_flyte.local_flyte2 import runner
+import airflow_provider_flyte.local_flyte2.runner as runner
 from airflow_provider_flyte.local_flyte2.registry import DeployedTask
 
 ROOT_ACTION = "a0"

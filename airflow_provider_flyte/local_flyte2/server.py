@@ -27,7 +27,7 @@ from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyServiceASGIAp
 from flyteidl2.task.task_service_connect import TaskServiceASGIApplication
 from flyteidl2.workflow.run_service_connect import RunServiceASGIApplication
 
-from airflow_provider_flyte.local_flyte2 import auth
+import airflow_provider_flyte.local_flyte2.auth as auth
 from airflow_provider_flyte.local_flyte2.registry import TaskRegistry
 from airflow_provider_flyte.local_flyte2.runs import RunStore
 from airflow_provider_flyte.local_flyte2.services import (

@@ -27,7 +27,8 @@ from flyteidl2.task.task_service_connect import TaskService
 from flyteidl2.workflow import run_service_pb2
 from flyteidl2.workflow.run_service_connect import RunService
 
-from airflow_provider_flyte.local_flyte2 import auth, validation
+import airflow_provider_flyte.local_flyte2.auth as auth
+import airflow_provider_flyte.local_flyte2.validation as validation
 from airflow_provider_flyte.local_flyte2.registry import DeployedTask, TaskRegistry
 from airflow_provider_flyte.local_flyte2.runs import RunStore
 
