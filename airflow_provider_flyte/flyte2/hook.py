@@ -174,6 +174,13 @@ class Flyte2Hook(BaseHook):
             raise FlyteEntityNotFound(f"Flyte 2 run {project}/{domain}/{name} does not exist")
         return state
 
+    def run_task_id(self, org: str, project: str, domain: str, name: str) -> Any:
+        """The ``TaskIdentifier`` (version included) the run runs."""
+        from airflow_provider_flyte.flyte2 import messages as m
+
+        details = self.client.call("GetRunDetails", m.details_request(org, project, domain, name))
+        return details.details.action.metadata.task.id
+
     def abort(self, org: str, project: str, domain: str, name: str, reason: str, **budget: Any) -> bool:
         """Abort the run; False when it had already ended (or does not exist).
 

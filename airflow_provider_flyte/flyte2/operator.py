@@ -64,6 +64,10 @@ def validate_run_name(name: str) -> str:
     return name
 
 
+def _check_owned(state: RunState, context: Context) -> None:
+    check_owned(state.name, state.labels, context["ti"], what="Flyte 2 run", field="run_name")
+
+
 class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
     """Run a deployed Flyte 2 task (by name; a given version or the newest) and wait for the run.
 
@@ -195,9 +199,9 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
         if found is None:
             state = self._create(context, org, project, domain, base)
         else:
-            check_owned(found.name, found.labels, context["ti"])
+            _check_owned(found, context)
             state = self._continue_from(context, org, found)
-        check_owned(state.name, state.labels, context["ti"])
+        _check_owned(state, context)
         self._track(context, org, state)
         return state
 
@@ -216,11 +220,7 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
     def _version_of(self, org: str, found: RunState) -> str | None:
         """The task version the earlier run ran, so a retry reruns the same code (the newest
         version may have changed since)."""
-        from airflow_provider_flyte.flyte2 import messages as m
-
-        details = self.hook.client.call("GetRunDetails", m.details_request(org, found.project, found.domain, found.name))
-        task = details.details.action.metadata.task.id
-        return task.version or self.version
+        return self.hook.run_task_id(org, found.project, found.domain, found.name).version or self.version
 
     def _create(
         self, context: Context, org: str, project: str, domain: str, name: str, version: str | None = None
@@ -257,12 +257,27 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
         return self._wait_and_finish(context, state, Deadline.after(self.timeout))
 
     def _wait_and_finish(self, context: Context, state: RunState, deadline: Deadline) -> str:
-        if self.deferrable and not state.is_terminal:
-            self._defer(context, state, deadline)
-        state = waiting.wait(self.hook, state, self._policy, deadline, self.log)
-        if not state.is_terminal:
-            state = self._give_up(state)
-        return self._finish(context, state)
+        """Wait for ``state``'s run, and for the run that replaces it if an earlier try's kill
+        lands on it meanwhile, all within this try's ``deadline``."""
+        while True:
+            if self.deferrable and not state.is_terminal:
+                self._defer(context, state, deadline)
+            state = waiting.wait(self.hook, state, self._policy, deadline, self.log)
+            if not state.is_terminal:
+                state = self._give_up(state)
+            successor = self._successor(context, state)
+            if successor is None:
+                return self._finish(context, state)
+            state = successor
+
+    def _successor(self, context: Context, state: RunState) -> RunState | None:
+        """A run this try reattached to may end ABORTED by an earlier try's kill (its on_kill
+        landed after this try started): run the task again under this try's name instead of failing."""
+        if state.aborted_by_airflow and state.name != self._own_name(context):
+            successor = self._continue_from(context, state.org, state)
+            self._track(context, state.org, successor)
+            return successor
+        return None
 
     def _defer(self, context: Context, state: RunState, deadline: Deadline) -> None:
         from airflow_provider_flyte.flyte2.trigger import Flyte2RunTrigger
@@ -292,7 +307,10 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
         s = resumed.state
         self._claim(context, s.org, s.project, s.domain, s.name)
         state = self._give_up(resumed.state) if resumed.deadline_passed else resumed.state
-        return self._finish(context, state)
+        successor = self._successor(context, state)
+        if successor is None:
+            return self._finish(context, state)
+        return self._wait_and_finish(context, successor, resumed.deadline)
 
     def _give_up(self, state: RunState) -> RunState:
         """The operator's timeout expired: abort the run, unless it finished meanwhile."""

@@ -184,3 +184,59 @@ def test_each_map_index_gets_its_own_run(airflow_db, flyte2_conn, flyte2_service
     names = [xcom(run, "run", map_index=i) for i in (0, 1)]
     assert names == [execution_name("f2_mapped", run.run_id, "run", i, max_length=BASE_NAME_LENGTH) for i in (0, 1)]
     assert [xcom(run, "run", key="outputs", map_index=i) for i in (0, 1)] == [{"o0": {"scaled-0": 2.0}}, {"o0": {"scaled-0": 4.0}}]
+
+
+def test_a_static_run_name_another_task_instance_created_is_refused(airflow_db, flyte2_conn, flyte2_service, capfd):
+    first = run_dag(flyte2_dag("f2_static_a", "provider.scale", {"values": [1]}, run_name="f2-static-name"))
+    assert first.state == "success"
+
+    second = run_dag(flyte2_dag("f2_static_b", "provider.scale", {"values": [1]}, run_name="f2-static-name"))
+
+    assert second.state == "failed"
+    assert "Flyte 2 run 'f2-static-name' belongs to another task instance" in "".join(capfd.readouterr())
+
+
+def test_an_earlier_tries_kill_landing_on_the_reattached_run_runs_the_task_again(airflow_db, flyte2_conn, flyte2_service):
+    from airflow_provider_flyte.phases import airflow_abort_cause
+
+    def abort_once_try_two_runs() -> None:
+        from airflow.models import TaskInstance
+        from airflow.utils.session import create_session
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with create_session() as session:
+                ti = session.query(TaskInstance).filter_by(dag_id="f2_late_kill", task_id="run").one_or_none()
+                running_again = ti is not None and ti.try_number == 2 and ti.state == "running"
+            if running_again:
+                time.sleep(0.5)
+                name = execution_name("f2_late_kill", ti.run_id, "run", -1, max_length=BASE_NAME_LENGTH)
+                Flyte2Hook(flyte2_conn).abort("", PROJECT, DOMAIN, name, airflow_abort_cause("task try 1 was stopped"))
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=abort_once_try_two_runs, daemon=True)
+    killer.start()
+    dag = flyte2_dag(
+        "f2_late_kill", "provider.nap", {"seconds": "{{ 8.0 if ti.try_number == 1 else 0.5 }}"},
+        retries=1, retry_delay=timedelta(0), pre_execute=_create_long_nap_then_lose_the_worker, poll_interval=0.3,
+    )
+
+    run = run_dag(dag)
+    killer.join(timeout=5)
+
+    assert run.state == "success"
+    assert xcom(run, "run") == base_name("f2_late_kill", run.run_id) + "-r2"
+    assert xcom(run, "run", key="outputs") == {"o0": "napped 0.5"}
+
+
+def _create_long_nap_then_lose_the_worker(context) -> None:
+    from airflow_provider_flyte.flyte2.messages import RunOptions
+    from airflow_provider_flyte.labels import airflow_labels
+
+    ti = context["ti"]
+    if ti.try_number == 1:
+        hook = Flyte2Hook("flyte2_conn")
+        name = execution_name(ti.dag_id, ti.run_id, ti.task_id, -1, max_length=BASE_NAME_LENGTH)
+        hook.launch(hook.resolve_task("", PROJECT, DOMAIN, "provider.nap"), "", PROJECT, DOMAIN, name, {"seconds": 8.0}, RunOptions(labels=airflow_labels(ti)))
+        raise RuntimeError("worker lost after CreateRun")
