@@ -176,6 +176,3 @@ class TaskRegistry:
             if p == project and d == domain and (name is None or n == name)
         ]
         return sorted(found, key=lambda t: (t.deployed_at, t.name))
-
-    def all(self) -> list[DeployedTask]:
-        return sorted(self._tasks.values(), key=lambda t: (t.deployed_at, t.name))

@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import json
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -37,8 +38,10 @@ class Failure:
 
 
 def prepare(folder: Path, source_file: Path, task_name: str, inputs: bytes) -> None:
-    """Lay out an action's folder for the runner."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Lay out an action's folder for the runner (emptied first: a state folder kept from an earlier start
+    of the service may hold another run of the same name, whose outputs must not pass for this one's)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     (folder / JOB_FILE).write_text(json.dumps({"file": str(source_file), "task": task_name}))
     (folder / INPUTS_FILE).write_bytes(inputs)
 

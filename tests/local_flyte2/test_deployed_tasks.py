@@ -18,7 +18,8 @@ from tests.local_flyte2.conftest import DOMAIN, PROJECT, TASKS, task_id
 def test_every_environment_task_is_deployed_as_env_dot_function_at_its_files_hash(service):
     names = {t.name: t.task_id.version for t in service.tasks}
     assert set(names) == {
-        "arithmetic.add", "arithmetic.describe", "failing.divide", "slow.sleep", "slow.overrun", "slow.sleep_in_child",
+        "arithmetic.add", "arithmetic.describe", "failing.divide", "failing.exit_hard",
+        "slow.sleep", "slow.overrun", "slow.sleep_in_child",
     }
     assert names["arithmetic.add"] == names["arithmetic.describe"] == file_version(TASKS / "arithmetic.py")
     assert names["failing.divide"] != names["arithmetic.add"]
@@ -60,7 +61,7 @@ def test_list_tasks_filters_by_name_and_pages(service, tasks):
     rest = tasks.list_tasks(
         task_service_pb2.ListTasksRequest(project_id=project, request=list_pb2.ListRequest(limit=4, token=first.token))
     )
-    assert len(first.tasks) == 4 and len(rest.tasks) == 2 and rest.token == ""
+    assert len(first.tasks) == 4 and len(rest.tasks) == 3 and rest.token == ""
     assert {t.task_id.name for t in [*first.tasks, *rest.tasks]} == {t.name for t in service.tasks}
 
 

@@ -1,5 +1,7 @@
 """A task whose function raises, for the run's error_info."""
 
+import os
+
 import flyte
 
 env = flyte.TaskEnvironment(name="failing")
@@ -11,3 +13,9 @@ def divide(x: int, y: int) -> float:
     if y == 0:
         raise ZeroDivisionError(f"cannot divide {x} by zero")
     return x / y
+
+
+@env.task
+def exit_hard(code: int) -> int:
+    """Ends its process at once, reporting nothing (as a crash would)."""
+    os._exit(code)
