@@ -240,3 +240,32 @@ def _create_long_nap_then_lose_the_worker(context) -> None:
         name = execution_name(ti.dag_id, ti.run_id, ti.task_id, -1, max_length=BASE_NAME_LENGTH)
         hook.launch(hook.resolve_task("", PROJECT, DOMAIN, "provider.nap"), "", PROJECT, DOMAIN, name, {"seconds": 8.0}, RunOptions(labels=airflow_labels(ti)))
         raise RuntimeError("worker lost after CreateRun")
+
+
+def test_sigterm_to_the_task_process_aborts_the_run(airflow_db, flyte2_conn, flyte2_service):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.flyte2.kill_target", "f2_sigterm"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        running = None
+        while running is None and time.monotonic() < deadline:
+            running = next((r for r in flyte2_service.runs() if r.name.startswith("af-f2-si") and r.phase == "RUNNING"), None)
+            time.sleep(0.05)
+        assert running is not None, "the DAG's run never ran"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+
+    ended = flyte2_service.wait_for_phase(running.name, {"ABORTED"}, timeout=30)
+    assert "f2_sigterm.run" in (ended.abort_reason or "")
+    assert "DAG RUN STATE failed" in out
