@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_flyte import waiting as shared
-from airflow_provider_flyte.compat import conf, degraded, task_instance_url
+from airflow_provider_flyte.compat import conf, task_instance_url
 from airflow_provider_flyte.exceptions import FlyteWaitTimeout
 from airflow_provider_flyte.flyte2 import waiting
 from airflow_provider_flyte.flyte2.hook import Flyte2Hook
@@ -282,8 +282,8 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
     def _defer(self, context: Context, state: RunState, deadline: Deadline) -> None:
         from airflow_provider_flyte.flyte2.trigger import Flyte2RunTrigger
 
-        if self.abort_on_kill:
-            degraded("trigger-on-kill")
+        # (No compat.degraded("trigger-on-kill") here: its words are about FlyteAdmin executions, which
+        # the listener stops; a deferred Flyte 2 run is aborted by the trigger's on_kill only, on 3.3+.)
         self.defer(
             trigger=Flyte2RunTrigger(
                 conn_id=self.flyte2_conn_id,
