@@ -205,13 +205,13 @@ class RunStore:
         return run
 
     def list(self, project: str, domain: str, task_name: str | None = None) -> list[Run]:
-        """A project/domain's runs, newest first (the real service's default order)."""
+        """A project/domain's runs (of one task, when given), in the order they were created."""
         runs = [
             run
             for (p, d, _), run in self._runs.items()
             if p == project and d == domain and (task_name is None or run.task.name == task_name)
         ]
-        return sorted(runs, key=lambda run: run.created_at, reverse=True)
+        return sorted(runs, key=lambda run: run.created_at)
 
     async def abort(self, run: Run, reason: str, principal: str) -> None:
         """Abort a run: kill its process tree; its execution then ends it ABORTED (as the real service,

@@ -8,9 +8,8 @@ generated body, which answers unimplemented, as a real service without that feat
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -19,7 +18,7 @@ from flyteidl2.auth import auth_service_pb2
 from flyteidl2.auth.auth_service_connect import AuthMetadataService
 from flyteidl2.cluster import payload_pb2 as cluster_pb2
 from flyteidl2.cluster.service_connect import ClusterService
-from flyteidl2.common import identifier_pb2, list_pb2, run_pb2
+from flyteidl2.common import identifier_pb2, run_pb2
 from flyteidl2.dataproxy import dataproxy_service_pb2
 from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyService
 from flyteidl2.task import common_pb2, task_definition_pb2, task_service_pb2
@@ -28,41 +27,10 @@ from flyteidl2.workflow import run_service_pb2
 from flyteidl2.workflow.run_service_connect import RunService
 
 import airflow_provider_flyte.local_flyte2.auth as auth
+import airflow_provider_flyte.local_flyte2.listing as listing
 import airflow_provider_flyte.local_flyte2.validation as validation
 from airflow_provider_flyte.local_flyte2.registry import DeployedTask, TaskRegistry
-from airflow_provider_flyte.local_flyte2.runs import RunStore
-
-# What a list call returns when its request names no limit.
-DEFAULT_PAGE_SIZE = 100
-
-T = TypeVar("T")
-
-
-def page(items: Sequence[T], request: list_pb2.ListRequest) -> tuple[list[T], str]:
-    """One page of ``items`` for a ListRequest: its token is the offset, as a string; "" after the last page."""
-    try:
-        offset = int(request.token) if request.token else 0
-    except ValueError:
-        raise validation.invalid(f"invalid page token {request.token!r}") from None
-    limit = request.limit or DEFAULT_PAGE_SIZE
-    chunk = list(items[offset : offset + limit])
-    return chunk, str(offset + limit) if offset + limit < len(items) else ""
-
-
-def _name_filter(request: list_pb2.ListRequest) -> Callable[[str], bool]:
-    """The ListRequest's filters on ``name`` (EQUAL, CONTAINS), the ones the SDK's Task.listall sends."""
-    checks: list[Callable[[str], bool]] = []
-    for f in request.filters:
-        if f.field != "name":
-            raise validation.invalid(f"unsupported filter field {f.field!r}")
-        values = list(f.values)
-        if f.function == list_pb2.Filter.EQUAL:
-            checks.append(lambda name, values=values: name in values)  # type: ignore[misc]
-        elif f.function == list_pb2.Filter.CONTAINS:
-            checks.append(lambda name, values=values: any(v in name for v in values))  # type: ignore[misc]
-        else:
-            raise validation.invalid(f"unsupported filter function {list_pb2.Filter.Function.Name(f.function)}")
-    return lambda name: all(check(name) for check in checks)
+from airflow_provider_flyte.local_flyte2.runs import ROOT_ACTION, Run, RunStore
 
 
 class InputStore:
@@ -186,14 +154,37 @@ class LocalRunService(RunService):
             project, domain, task_name = request.task_id.project, request.task_id.domain, request.task_id.name
         else:
             project, domain = request.project_id.name, request.project_id.domain
-        runs, token = page(self._runs.list(project, domain, task_name), request.request)
-        return run_service_pb2.ListRunsResponse(runs=[run.proto() for run in runs], token=token)
+        found = listing.filtered(self._runs.list(project, domain, task_name), request.request, _RUN_FIELDS)
+        if listing.newest_first(request.request, default=True):
+            found.reverse()
+        chunk, token = listing.page(found, request.request)
+        return run_service_pb2.ListRunsResponse(runs=[run.proto() for run in chunk], token=token)
 
     async def list_actions(
         self, request: run_service_pb2.ListActionsRequest, ctx: RequestContext
     ) -> run_service_pb2.ListActionsResponse:
-        run = self._runs.get(request.run_id)
-        return run_service_pb2.ListActionsResponse(actions=[run.action()])
+        found = listing.filtered([self._runs.get(request.run_id)], request.request, _ACTION_FIELDS)
+        return run_service_pb2.ListActionsResponse(actions=[run.action() for run in found])
+
+
+# The fields list filters may name, per list (values as filters carry them: phases as their numbers).
+_RUN_FIELDS: dict[str, Callable[[Run], str]] = {
+    "name": lambda run: run.name,
+    "phase": lambda run: str(run.phase),
+    "task_name": lambda run: run.task.name,
+    "task_version": lambda run: run.task.task_id.version,
+}
+_ACTION_FIELDS: dict[str, Callable[[Run], str]] = {
+    "name": lambda run: ROOT_ACTION,
+    "phase": lambda run: str(run.phase),
+    "parent_name": lambda run: "",
+    "task_name": lambda run: run.task.name,
+}
+_TASK_FIELDS: dict[str, Callable[[DeployedTask], str]] = {
+    "name": lambda task: task.name,
+    "version": lambda task: task.task_id.version,
+    "environment_name": lambda task: task.spec.environment.name,
+}
 
 
 class LocalTaskService(TaskService):
@@ -208,15 +199,15 @@ class LocalTaskService(TaskService):
         return task_service_pb2.GetTaskDetailsResponse(details=self._registry.get(request.task_id).details())
 
     async def list_tasks(self, request: task_service_pb2.ListTasksRequest, ctx: RequestContext) -> task_service_pb2.ListTasksResponse:
-        matches = _name_filter(request.request)
-        tasks = [t for t in self._registry.versions(request.project_id.name, request.project_id.domain) if matches(t.name)]
-        if request.request.sort_by.direction == list_pb2.Sort.DESCENDING:
-            tasks.reverse()
-        chunk, token = page(tasks, request.request)
+        deployed = self._registry.versions(request.project_id.name, request.project_id.domain)
+        found = listing.filtered(deployed, request.request, _TASK_FIELDS)
+        if listing.newest_first(request.request, default=False):
+            found.reverse()
+        chunk, token = listing.page(found, request.request)
         return task_service_pb2.ListTasksResponse(
             tasks=[t.summary() for t in chunk],
             token=token,
-            metadata=task_service_pb2.ListTasksResponse.ListTasksMetadata(total=len(tasks), filtered_total=len(tasks)),
+            metadata=task_service_pb2.ListTasksResponse.ListTasksMetadata(total=len(deployed), filtered_total=len(found)),
         )
 
     async def list_versions(
@@ -224,7 +215,7 @@ class LocalTaskService(TaskService):
     ) -> task_service_pb2.ListVersionsResponse:
         name = request.task_name
         versions = list(reversed(self._registry.versions(name.project, name.domain, name.name)))  # newest first
-        chunk, token = page(versions, request.request)
+        chunk, token = listing.page(versions, request.request)
         answers = []
         for task in chunk:
             answer = task_service_pb2.ListVersionsResponse.VersionResponse(version=task.task_id.version)

@@ -44,7 +44,13 @@ def main(endpoint: str, add_version: str) -> None:
     run = flyte.run(divide, x=1, y=0)
     run.wait(quiet=True)
     failed = flyte.remote.Run.get(run.name)
-    results["failed"] = {"phase": str(failed.phase), "raised": _error(failed.raise_for_status)}
+    first_failure = failed.first_failure()
+    results["failed"] = {
+        "phase": str(failed.phase),
+        "raised": _error(failed.raise_for_status),
+        "first_failure": first_failure.error_info.message if first_failure else None,
+        "listed_as_failed": [r.name for r in flyte.remote.Run.listall(in_phase=("failed",))] == [run.name],
+    }
 
     sleep = flyte.remote.Task.get("slow.sleep", auto_version="latest")
     run = flyte.run(sleep, seconds=60.0)

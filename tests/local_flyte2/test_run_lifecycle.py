@@ -8,7 +8,7 @@ import time
 import pytest
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
-from flyteidl2.common import identifier_pb2, phase_pb2
+from flyteidl2.common import identifier_pb2, list_pb2, phase_pb2
 from flyteidl2.dataproxy import dataproxy_service_pb2
 from flyteidl2.workflow import run_definition_pb2, run_service_pb2
 
@@ -139,3 +139,31 @@ def test_an_abort_right_after_create_ends_the_run_aborted_even_while_its_process
         runs.create_run(create_request(service, name, "slow.sleep", inputs(seconds=floating(60))))
         runs.abort_run(run_service_pb2.AbortRunRequest(run_id=run_id(name), reason="changed my mind"))
         assert _watched_phases(runs, name)[-1] == phase_pb2.ACTION_PHASE_ABORTED
+
+
+def _project_runs(runs, *filters: list_pb2.Filter, **sort) -> list[str]:
+    request = run_service_pb2.ListRunsRequest(
+        project_id=identifier_pb2.ProjectIdentifier(name="flytesnacks", domain="development"),
+        request=list_pb2.ListRequest(filters=list(filters), sort_by=list_pb2.Sort(**sort) if sort else None),
+    )
+    return [r.action.id.run.name for r in runs.list_runs(request).runs]
+
+
+def test_list_runs_filters_by_phase_and_task_and_sorts_by_creation(service, runs):
+    for name, y in (("sorted-ok", 1), ("sorted-failed", 0)):
+        runs.create_run(create_request(service, name, "failing.divide", inputs(x=integer(1), y=integer(y))))
+        service.wait_for_phase(name)
+    failed = list_pb2.Filter(function=list_pb2.Filter.VALUE_IN, field="phase", values=[str(phase_pb2.ACTION_PHASE_FAILED)])
+    divide = list_pb2.Filter(function=list_pb2.Filter.EQUAL, field="task_name", values=["failing.divide"])
+    assert "sorted-failed" in _project_runs(runs, failed) and "sorted-ok" not in _project_runs(runs, failed)
+    newest_first = _project_runs(runs, divide)
+    assert newest_first[:2] == ["sorted-failed", "sorted-ok"]
+    assert _project_runs(runs, divide, key="created_at", direction=list_pb2.Sort.ASCENDING) == newest_first[::-1]
+
+
+def test_a_list_filter_on_a_field_the_list_does_not_have_is_an_invalid_argument(service, runs):
+    unknown = list_pb2.Filter(function=list_pb2.Filter.EQUAL, field="colour", values=["blue"])
+    with pytest.raises(ConnectError) as raised:
+        _project_runs(runs, unknown)
+    assert raised.value.code == Code.INVALID_ARGUMENT
+    assert raised.value.message.startswith("unsupported filter field 'colour'")

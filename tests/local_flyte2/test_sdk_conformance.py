@@ -48,6 +48,11 @@ def test_a_failed_run_raises_the_tasks_exception_message(session):
     assert session["failed"]["raised"] == {"type": "RuntimeUserError", "message": "ZeroDivisionError: cannot divide 1 by zero"}
 
 
+def test_the_sdk_finds_a_failed_run_by_phase_and_its_first_failure(session):
+    assert session["failed"]["listed_as_failed"] is True
+    assert session["failed"]["first_failure"] == "ZeroDivisionError: cannot divide 1 by zero"
+
+
 def test_abort_ends_a_running_run_aborted_with_its_reason(session):
     aborted = session["aborted"]
     assert aborted["phase"] == "ActionPhase.ABORTED"
