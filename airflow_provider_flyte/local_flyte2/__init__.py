@@ -16,7 +16,7 @@ inputs that do not fit the task (missing, unknown, wrong type: invalid_argument 
 From the command line::
 
     flyte2-local-service --port 0 --tasks tests/local_flyte2/tasks [--project flytesnacks]
-        [--domain development] [--host 127.0.0.1] [--state-dir DIR]
+        [--domain development] [--host 127.0.0.1] [--state-dir DIR] [--parallelism 8]
         [--auth client-secret --client-id ID --client-secret SECRET [--token-lifetime 3600]]
     # prints "Flyte 2 run service listening on 127.0.0.1:PORT" first, once it serves (then
     # "Token endpoint: URL" with auth), then one line per deployed task; stop with Ctrl-C / SIGTERM
@@ -25,7 +25,7 @@ From tests::
 
     from airflow_provider_flyte.local_flyte2 import LocalFlyte2Service
 
-    with LocalFlyte2Service(tasks=["tests/local_flyte2/tasks"], port=0) as service:
+    with LocalFlyte2Service(tasks=["tests/local_flyte2/tasks"], port=0, parallelism=8) as service:
         flyte.init(endpoint=service.endpoint, insecure=True, project=service.project, domain=service.domain)
         service.url                         # http://127.0.0.1:PORT, for a Connect client
         service.tasks; service.task("arithmetic.add").task_id.version

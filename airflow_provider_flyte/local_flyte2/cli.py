@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from airflow_provider_flyte.local_flyte2.service import DEFAULT_DOMAIN, DEFAULT_PROJECT
+from airflow_provider_flyte.local_flyte2.service import DEFAULT_DOMAIN, DEFAULT_PARALLELISM, DEFAULT_PROJECT
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -28,6 +28,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--project", default=DEFAULT_PROJECT, help=f"project the tasks are deployed to (default {DEFAULT_PROJECT})")
     parser.add_argument("--domain", default=DEFAULT_DOMAIN, help=f"domain the tasks are deployed to (default {DEFAULT_DOMAIN})")
     parser.add_argument("--state-dir", help="folder for runs' inputs, outputs and task logs (default: a temporary one)")
+    parser.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM, help=f"runs executing at once; the others wait QUEUED (default {DEFAULT_PARALLELISM})")
     parser.add_argument("--auth", choices=["none", "client-secret"], default="none", help="client-secret: every call needs a token from the service's OAuth2 token endpoint")
     parser.add_argument("--client-id", help="with --auth client-secret: the client's id")
     parser.add_argument("--client-secret", help="with --auth client-secret: the client's secret")
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         domain=args.domain,
         state_dir=args.state_dir,
         auth=credentials,
+        parallelism=args.parallelism,
     )
     try:
         service.start()

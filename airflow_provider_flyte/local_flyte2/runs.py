@@ -1,6 +1,7 @@
 """The runs: each one's root action ``a0`` and its way through the phases, as the service reports them.
 
-A run starts QUEUED, turns RUNNING once its task's process has started, and ends SUCCEEDED (outputs
+A run starts QUEUED (and stays so while ``parallelism`` task processes already run), turns RUNNING once
+its task's process has started, and ends SUCCEEDED (outputs
 written), FAILED (the function raised, error_info USER with the exception's last line; or the process died
 without saying why, SYSTEM), TIMED_OUT (the task's declared timeout passed; the process is killed) or
 ABORTED (AbortRun: the process tree is killed, abort_info keeps the reason and who asked). Every change
@@ -63,6 +64,10 @@ class Run:
     abort_info: run_definition_pb2.AbortInfo | None = None
     process: asyncio.subprocess.Process | None = None
     abort_requested: bool = False
+    # The run's execution, and whether it has begun starting the task's process (from then on an abort
+    # goes through the process; before, it cancels the execution, which may still wait for a slot).
+    execution: asyncio.Task[None] | None = None
+    starting: bool = False
 
     @property
     def name(self) -> str:
@@ -148,10 +153,12 @@ class RunStore:
     """The runs by (project, domain, name) (org is not part of the key, as in the open-source run table),
     and the execution of each."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, parallelism: int) -> None:
         self._state_dir = state_dir
         self._runs: dict[tuple[str, str, str], Run] = {}
         self._changed = asyncio.Condition()
+        # At most this many task processes at once (each is a Python with the SDK loaded); the others wait QUEUED.
+        self._slots = asyncio.Semaphore(parallelism)
         self._executions: set[asyncio.Task[None]] = set()
 
     def snapshot(self) -> list[RunView]:
@@ -184,7 +191,7 @@ class RunStore:
         folder = self._state_dir / run_id.project / run_id.domain / run_id.name / ROOT_ACTION
         run = Run(run_id=run_id, task=task, inputs=inputs, run_spec=run_spec, folder=folder)
         self._runs[key] = run
-        execution = asyncio.get_running_loop().create_task(self._execute(run))
+        execution = run.execution = asyncio.get_running_loop().create_task(self._execute(run))
         self._executions.add(execution)
         execution.add_done_callback(self._executions.discard)
         return run
@@ -222,8 +229,13 @@ class RunStore:
         run.abort_info = run_definition_pb2.AbortInfo(
             reason=reason, aborted_by=identity_pb2.EnrichedIdentity(user=identity_pb2.User(spec=identity_pb2.UserSpec(user_handle=principal)))
         )
-        if run.process is not None:
-            runner.kill(run.process)  # its execution sees the abort once the process is gone, and ends the run
+        if run.starting:
+            if run.process is not None:
+                runner.kill(run.process)  # its execution sees the abort once the process is gone, and ends the run
+        else:
+            if run.execution is not None:
+                run.execution.cancel()  # still QUEUED: no process to kill
+            await self._finish(run, phase_pb2.ACTION_PHASE_ABORTED)
 
     async def watch(self, run: Run) -> AsyncIterator[Run]:
         """Yield the run now and after every change, ending after the first terminal phase."""
@@ -260,10 +272,18 @@ class RunStore:
             self._changed.notify_all()
 
     async def _execute(self, run: Run) -> None:
+        try:
+            async with self._slots:
+                await self._run_task(run)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the service's own failure (a folder it cannot write, a process it cannot start)
+            message = f"the local Flyte 2 run service could not run the task: {exc!r}"
+            await self._finish(run, phase_pb2.ACTION_PHASE_FAILED, run_definition_pb2.ErrorInfo(message=message, kind=_SYSTEM, code="LocalServiceError"))
+
+    async def _run_task(self, run: Run) -> None:
+        run.starting = True
         runner.prepare(run.folder, run.task.source_file, run.task.name, run.inputs.SerializeToString())
-        if run.abort_requested:
-            await self._finish(run, phase_pb2.ACTION_PHASE_ABORTED)
-            return
         process = run.process = await runner.start(run.folder)
         if run.abort_requested:
             runner.kill(process)  # the abort came while the process was starting
@@ -276,9 +296,8 @@ class RunStore:
             runner.kill(process)
             await process.wait()
             message = f"task {run.task.name} timed out after {run.task.timeout_seconds:g}s"
-            await self._finish(
-                run, phase_pb2.ACTION_PHASE_TIMED_OUT, run_definition_pb2.ErrorInfo(message=message, kind=_USER, code="TaskTimeoutError")
-            )
+            error = run_definition_pb2.ErrorInfo(message=message, kind=_USER, code="TaskTimeoutError")
+            await self._finish(run, phase_pb2.ACTION_PHASE_TIMED_OUT, error)
             return
         except asyncio.CancelledError:
             runner.kill(process)

@@ -162,11 +162,16 @@ async def _respond(send: Send, status: int, content_type: str, body: bytes) -> N
 
 
 def build_app(
-    registry: TaskRegistry, state_dir: Path, projects: set[str], faults: Faults, issuer: auth.TokenIssuer | None
+    registry: TaskRegistry,
+    state_dir: Path,
+    projects: set[str],
+    faults: Faults,
+    issuer: auth.TokenIssuer | None,
+    parallelism: int,
 ) -> tuple[Router, RunStore]:
     """The ASGI app serving every service (behind the token check when ``issuer`` is given), and the run
     store behind it."""
-    runs = RunStore(state_dir / "runs")
+    runs = RunStore(state_dir / "runs", parallelism)
     inputs = InputStore(state_dir / "inputs")
     interceptors: list[Any] = [FaultInterceptor(faults)]
     if issuer is not None:

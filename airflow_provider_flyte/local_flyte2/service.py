@@ -16,6 +16,8 @@ from airflow_provider_flyte.local_flyte2.server import Faults, bind, build_app, 
 
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAIN = "development"
+# Task processes running at once; a run past that waits QUEUED (each process is a Python with the SDK).
+DEFAULT_PARALLELISM = 8
 _TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 
 
@@ -25,7 +27,8 @@ class LocalFlyte2Service:
 
     ``state_dir`` holds each run's inputs, outputs and task log (a temporary folder, removed on stop,
     unless given). ``faults`` injects failures and latency into the Connect calls. With ``auth``, every call
-    needs a bearer token from ``token_endpoint`` (``tokens`` counts and expires them).
+    needs a bearer token from ``token_endpoint`` (``tokens`` counts and expires them). At most
+    ``parallelism`` runs execute at once; the others wait QUEUED.
     """
 
     def __init__(
@@ -37,6 +40,7 @@ class LocalFlyte2Service:
         domain: str = DEFAULT_DOMAIN,
         state_dir: str | Path | None = None,
         auth: ClientCredentials | None = None,
+        parallelism: int = DEFAULT_PARALLELISM,
     ) -> None:
         self.project = project
         self.domain = domain
@@ -48,7 +52,9 @@ class LocalFlyte2Service:
         self._tempdir = tempfile.TemporaryDirectory(prefix="flyte2-local-") if state_dir is None else None
         self.state_dir = Path(self._tempdir.name if self._tempdir else state_dir)  # type: ignore[arg-type]
         projects = {project} | {t.task_id.project for t in self.tasks}
-        self._app, self._runs = build_app(self._registry, self.state_dir, projects, self.faults, self.tokens)
+        self._app, self._runs = build_app(
+            self._registry, self.state_dir, projects, self.faults, self.tokens, parallelism
+        )
         self._socket = bind(host, port)
         self.port: int = self._socket.getsockname()[1]
         self._server = make_server(self._app)
