@@ -46,6 +46,19 @@ never imports it.
 
 from __future__ import annotations
 
-from airflow_provider_flyte.local_flyte2.service import LocalFlyte2Service
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_flyte.local_flyte2.service import LocalFlyte2Service
 
 __all__ = ["LocalFlyte2Service"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use, not with the package: each run's task process imports this package (for its
+    # runner) and needs none of the server.
+    if name == "LocalFlyte2Service":
+        from airflow_provider_flyte.local_flyte2.service import LocalFlyte2Service
+
+        return LocalFlyte2Service
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

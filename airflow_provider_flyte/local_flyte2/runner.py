@@ -25,6 +25,7 @@ JOB_FILE = "job.json"
 INPUTS_FILE = "inputs.pb"
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.json"
+LOG_FILE = "log.txt"
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ def prepare(folder: Path, source_file: Path, task_name: str, inputs: bytes) -> N
 
 
 async def start(folder: Path) -> asyncio.subprocess.Process:
-    """Start the runner on a prepared folder; its output goes to ``folder/log.txt``."""
-    log = open(folder / "log.txt", "wb")  # noqa: SIM115 - the child owns the descriptor once started
+    """Start the runner on a prepared folder; its output (stdout and stderr) goes to ``folder/log.txt``."""
+    log = open(folder / LOG_FILE, "wb")  # noqa: SIM115 - the child owns the descriptor once started
     try:
         return await asyncio.create_subprocess_exec(
             sys.executable,

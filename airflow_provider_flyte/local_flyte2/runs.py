@@ -104,7 +104,8 @@ class Run:
         return run_definition_pb2.Action(id=self.action_id, metadata=self.metadata(), status=self.status())
 
     def attempt(self) -> run_definition_pb2.ActionAttempt:
-        attempt = run_definition_pb2.ActionAttempt(phase=self.phase, attempt=1, logs_available=False)
+        logs_available = self.process is not None  # the task's output goes to its log from its start
+        attempt = run_definition_pb2.ActionAttempt(phase=self.phase, attempt=1, logs_available=logs_available)
         _timestamp(self.started_at or self.created_at, attempt.start_time)
         _timestamp(self.ended_at, attempt.end_time)
         if self.error_info is not None:
@@ -211,7 +212,7 @@ class RunStore:
             raise ConnectError(Code.NOT_FOUND, f"action not found: {action_id.name}")
         return run
 
-    def list(self, project: str, domain: str, task_name: str | None = None) -> list[Run]:
+    def in_project(self, project: str, domain: str, task_name: str | None = None) -> list[Run]:
         """A project/domain's runs (of one task, when given), in the order they were created."""
         runs = [
             run
@@ -246,6 +247,25 @@ class RunStore:
                 return
             async with self._changed:
                 await self._changed.wait_for(lambda seen=seen: (run.phase, run.ended_at) != seen)  # type: ignore[misc]
+
+    async def log_lines(self, run: Run, poll: float = 0.1) -> AsyncIterator[list[str]]:
+        """The lines of the run's task log as they are written, in batches, ending once the run has ended
+        and its log is read to the end. not_found while the task's process has not started."""
+        if run.process is None:
+            raise ConnectError(Code.NOT_FOUND, f"log stream not found for action {ROOT_ACTION} of run {run.name}")
+        with open(run.folder / runner.LOG_FILE, "rb") as log:
+            pending = b""
+            while True:
+                done = run.done  # read before the file: whatever was written before the end is read below
+                pending += log.read()
+                *lines, pending = pending.split(b"\n")
+                if lines:
+                    yield [line.decode("utf-8", "replace") for line in lines]
+                if done:
+                    if pending:
+                        yield [pending.decode("utf-8", "replace")]
+                    return
+                await asyncio.sleep(poll)
 
     async def close(self) -> None:
         """Kill every run still executing (the service is stopping) and wait for their executions to end."""

@@ -21,10 +21,12 @@ from flyteidl2.cluster.service_connect import ClusterService
 from flyteidl2.common import identifier_pb2, run_pb2
 from flyteidl2.dataproxy import dataproxy_service_pb2
 from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyService
+from flyteidl2.logs.dataplane import payload_pb2 as logs_pb2
 from flyteidl2.task import common_pb2, task_definition_pb2, task_service_pb2
 from flyteidl2.task.task_service_connect import TaskService
 from flyteidl2.workflow import run_service_pb2
 from flyteidl2.workflow.run_service_connect import RunService
+from google.protobuf import timestamp_pb2
 
 import airflow_provider_flyte.local_flyte2.auth as auth
 import airflow_provider_flyte.local_flyte2.listing as listing
@@ -154,7 +156,7 @@ class LocalRunService(RunService):
             project, domain, task_name = request.task_id.project, request.task_id.domain, request.task_id.name
         else:
             project, domain = request.project_id.name, request.project_id.domain
-        found = listing.filtered(self._runs.list(project, domain, task_name), request.request, _RUN_FIELDS)
+        found = listing.filtered(self._runs.in_project(project, domain, task_name), request.request, _RUN_FIELDS)
         if listing.newest_first(request.request, default=True):
             found.reverse()
         chunk, token = listing.page(found, request.request)
@@ -225,7 +227,8 @@ class LocalTaskService(TaskService):
 
 
 class LocalDataProxyService(DataProxyService):
-    """DataProxyService: takes the SDK's offloaded inputs, and gives back a run's inputs and outputs."""
+    """DataProxyService: takes the SDK's offloaded inputs, gives back a run's inputs and outputs, and tails
+    its task's log (stdout and stderr of its process, as the SDK's ``Run.get_logs`` reads it)."""
 
     def __init__(self, runs: RunStore, inputs: InputStore) -> None:
         self._runs = runs
@@ -244,6 +247,26 @@ class LocalDataProxyService(DataProxyService):
         if run.outputs is not None:
             response.outputs.CopyFrom(run.outputs)
         return response
+
+
+    async def tail_logs(
+        self, request: dataproxy_service_pb2.TailLogsRequest, ctx: RequestContext
+    ) -> AsyncIterator[dataproxy_service_pb2.TailLogsResponse]:
+        run = self._runs.get_action(request.action_id)
+        if request.attempt not in (0, 1):
+            raise ConnectError(Code.NOT_FOUND, f"attempt {request.attempt} not found: this service runs each action once")
+        async for lines in self._runs.log_lines(run):
+            batch = [
+                logs_pb2.LogLine(message=line, originator=logs_pb2.LogLineOriginator.USER, timestamp=_now())
+                for line in lines
+            ]
+            yield dataproxy_service_pb2.TailLogsResponse(logs=[dataproxy_service_pb2.TailLogsResponse.Logs(lines=batch)])
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.GetCurrentTime()
+    return stamp
 
 
 class LocalClusterService(ClusterService):

@@ -50,6 +50,7 @@ def main(endpoint: str, add_version: str) -> None:
         "raised": _error(failed.raise_for_status),
         "first_failure": first_failure.error_info.message if first_failure else None,
         "listed_as_failed": [r.name for r in flyte.remote.Run.listall(in_phase=("failed",))] == [run.name],
+        "logs": list(failed.get_logs()),
     }
 
     sleep = flyte.remote.Task.get("slow.sleep", auto_version="latest")

@@ -167,3 +167,19 @@ def test_a_list_filter_on_a_field_the_list_does_not_have_is_an_invalid_argument(
         _project_runs(runs, unknown)
     assert raised.value.code == Code.INVALID_ARGUMENT
     assert raised.value.message.startswith("unsupported filter field 'colour'")
+
+
+def test_tail_logs_streams_the_tasks_output_and_ends_with_the_run(service, runs, dataproxy):
+    runs.create_run(create_request(service, "logged", "failing.divide", inputs(x=integer(7), y=integer(0))))
+    service.wait_for_phase("logged", {"RUNNING", "FAILED"})
+    stream = dataproxy.tail_logs(dataproxy_service_pb2.TailLogsRequest(action_id=_action("logged"), attempt=1))
+    lines = [line.message for response in stream for logs in response.logs for line in logs.lines]
+    assert "dividing 7 by 0" in lines
+    assert lines[-1] == "ZeroDivisionError: cannot divide 7 by zero"
+    assert service.run("logged").phase == "FAILED"
+
+
+def test_tail_logs_of_another_attempt_is_not_found(service, runs, dataproxy):
+    with pytest.raises(ConnectError) as raised:
+        list(dataproxy.tail_logs(dataproxy_service_pb2.TailLogsRequest(action_id=_action("logged"), attempt=2)))
+    assert raised.value.code == Code.NOT_FOUND

@@ -53,6 +53,12 @@ def test_the_sdk_finds_a_failed_run_by_phase_and_its_first_failure(session):
     assert session["failed"]["first_failure"] == "ZeroDivisionError: cannot divide 1 by zero"
 
 
+def test_the_sdk_reads_a_runs_log(session):
+    lines = [line.strip() for line in session["failed"]["logs"]]
+    assert "dividing 1 by 0" in lines
+    assert lines[-1] == "ZeroDivisionError: cannot divide 1 by zero"
+
+
 def test_abort_ends_a_running_run_aborted_with_its_reason(session):
     aborted = session["aborted"]
     assert aborted["phase"] == "ActionPhase.ABORTED"

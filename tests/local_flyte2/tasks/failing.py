@@ -9,7 +9,8 @@ env = flyte.TaskEnvironment(name="failing")
 
 @env.task
 def divide(x: int, y: int) -> float:
-    """Raises ZeroDivisionError for y=0."""
+    """Raises ZeroDivisionError for y=0 (saying first what it does, for the run's log)."""
+    print(f"dividing {x} by {y}", flush=True)
     if y == 0:
         raise ZeroDivisionError(f"cannot divide {x} by zero")
     return x / y
