@@ -40,8 +40,8 @@ From tests::
     with LocalFlyte2Service(tasks=[...], auth=ClientCredentials("id", "secret", token_lifetime=3600)) as service:
         service.token_endpoint; service.tokens.issued; service.tokens.expire_all()
 
-Importing this package loads the ``flyte`` SDK (the ``flyte2`` extra); ``airflow_provider_flyte`` itself
-never imports it.
+``LocalFlyte2Service`` loads the ``flyte`` SDK (the ``flyte2`` extra) and the server on first use, not
+with the package; ``airflow_provider_flyte`` itself never imports this package.
 """
 
 from __future__ import annotations
