@@ -145,6 +145,8 @@ class TaskRegistry:
             version = file_version(path)
             for env in environments_of(module):
                 for task in env.tasks.values():  # type: ignore[attr-defined]
+                    if getattr(task.func, "__module__", None) != module.__name__:
+                        continue  # a task of an environment this file imports: deployed with its own file
                     spec = await _wire_spec(task, path, version, project, domain)
                     task_id = task_definition_pb2.TaskIdentifier(
                         project=project, domain=domain, name=task.name, version=version

@@ -75,3 +75,12 @@ def test_list_versions_gives_the_deployed_version(service, tasks):
 async def test_the_service_can_be_started_from_a_running_event_loop():
     with LocalFlyte2Service(tasks=[TASKS / "arithmetic.py"]) as started:
         assert {t.name for t in started.tasks} == {"arithmetic.add", "arithmetic.describe"}
+
+
+def test_a_task_is_deployed_once_with_its_own_file_when_another_file_imports_its_environment(tmp_path):
+    (tmp_path / "base.py").write_text(
+        "import flyte\n\nenv = flyte.TaskEnvironment(name='shared')\n\n\n@env.task\ndef one() -> int:\n    return 1\n"
+    )
+    (tmp_path / "more.py").write_text("from base import env\n\n\n@env.task\ndef two() -> int:\n    return 2\n")
+    deployed = {t.name: t.task_id.version for t in TaskRegistry().load([tmp_path], PROJECT, DOMAIN)}
+    assert deployed == {"shared.one": file_version(tmp_path / "base.py"), "shared.two": file_version(tmp_path / "more.py")}
