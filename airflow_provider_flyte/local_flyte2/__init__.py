@@ -1,8 +1,9 @@
 """A local Flyte 2 run service: the Flyte 2 control plane's run API on loopback, running tasks for real.
 
 It exists so tests of the provider's Flyte 2 support (and users trying their own Flyte 2 tasks) can meet
-Flyte 2 without a cluster, over the API the ``flyte`` SDK and our hook use: Connect (HTTP/1.1, plaintext)
-with flyteidl2's RunService, TaskService, DataProxyService, ClusterService and AuthMetadataService.
+Flyte 2 without a cluster, over the API the ``flyte`` SDK and our hook use: flyteidl2's RunService,
+TaskService, DataProxyService, ClusterService and AuthMetadataService on one plaintext port, Connect over
+HTTP/1.1 and gRPC over h2c.
 
 What it does: import the user's Python files, deploy every ``flyte.TaskEnvironment`` task in them under
 one project/domain (name ``<env>.<function>``, version a hash of the file, the spec the SDK itself

@@ -1,23 +1,25 @@
-"""The service on one loopback port: the Connect apps behind one ASGI router, served by uvicorn (HTTP/1.1).
+"""The service on one loopback port: the Connect apps behind one ASGI router, served by hypercorn.
 
-The Flyte 2 SDK's transport speaks Connect over HTTP/1.1 to a plaintext endpoint, which is what uvicorn
-serves; server streams (WatchRunDetails, WatchActionDetails) are chunked responses that end when the run
-reaches a terminal phase. The router also answers ASGI lifespan, so stopping the server kills the task
-processes of runs still executing.
+hypercorn speaks HTTP/1.1 and HTTP/2 in cleartext (h2c) on the same port, so the Flyte 2 SDK's transport
+(Connect over HTTP/1.1 to a plaintext endpoint) and gRPC clients (the gRPC protocol over h2c, which the
+Connect apps also serve) both reach it, as they reach a real Flyte 2 control plane. Server streams
+(WatchRunDetails, WatchActionDetails, TailLogs) end when the run does. The router answers ASGI lifespan:
+startup tells the caller it serves, shutdown kills the task processes of runs still executing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
@@ -26,6 +28,8 @@ from flyteidl2.cluster.service_connect import ClusterServiceASGIApplication
 from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyServiceASGIApplication
 from flyteidl2.task.task_service_connect import TaskServiceASGIApplication
 from flyteidl2.workflow.run_service_connect import RunServiceASGIApplication
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
 
 import airflow_provider_flyte.local_flyte2.auth as auth
 from airflow_provider_flyte.local_flyte2.registry import TaskRegistry
@@ -118,6 +122,7 @@ class Router:
         self._apps: dict[str, ASGIApp] = {app.path: app for app in apps}
         self._runs = runs
         self._issuer = issuer
+        self.started = threading.Event()  # set by the lifespan startup: the server accepts calls from then on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -150,6 +155,7 @@ class Router:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
+                self.started.set()
             elif message["type"] == "lifespan.shutdown":
                 await self._runs.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -195,7 +201,37 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: Router) -> uvicorn.Server:
-    # A watch stream in flight holds its connection open; a second of grace, then the server stops anyway.
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=1)
-    return uvicorn.Server(config)
+class ServerThread:
+    """hypercorn serving the app on an already bound socket, in a thread with an event loop of its own."""
+
+    def __init__(self, app: Router, sock: socket.socket) -> None:
+        self._app = app
+        self._config = Config()
+        # hypercorn takes the descriptor it is given as its own (and closes it): give it a duplicate.
+        self._config.bind = [f"fd://{os.dup(sock.fileno())}"]
+        self._config.accesslog = None
+        self._config.loglevel = "WARNING"
+        # A watch stream in flight holds its connection open; a second of grace, then the server stops anyway.
+        self._config.graceful_timeout = 1.0
+        self._loop = asyncio.new_event_loop()
+        self._stopping = asyncio.Event()
+        self._thread = threading.Thread(target=self._run, name="flyte2-local-service", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(serve(self._app, self._config, shutdown_trigger=self._stopping.wait))  # type: ignore[arg-type]
+        finally:
+            self._loop.close()
+
+    def start(self, timeout: float = 30) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._app.started.wait(0.01):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the local Flyte 2 run service did not start")
+
+    def stop(self, timeout: float = 30) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(timeout)

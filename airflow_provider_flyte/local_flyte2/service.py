@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from types import TracebackType
 from airflow_provider_flyte.local_flyte2.auth import TOKEN_PATH, ClientCredentials, TokenIssuer
 from airflow_provider_flyte.local_flyte2.registry import DeployedTask, TaskRegistry
 from airflow_provider_flyte.local_flyte2.runs import RunView
-from airflow_provider_flyte.local_flyte2.server import Faults, bind, build_app, make_server
+from airflow_provider_flyte.local_flyte2.server import Faults, ServerThread, bind, build_app
 
 DEFAULT_PROJECT = "flytesnacks"
 DEFAULT_DOMAIN = "development"
@@ -57,8 +56,7 @@ class LocalFlyte2Service:
         )
         self._socket = bind(host, port)
         self.port: int = self._socket.getsockname()[1]
-        self._server = make_server(self._app)
-        self._thread: threading.Thread | None = None
+        self._server: ServerThread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -76,23 +74,15 @@ class LocalFlyte2Service:
         return self.url + TOKEN_PATH if self.tokens is not None else None
 
     def start(self) -> LocalFlyte2Service:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name="flyte2-local-service", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the local Flyte 2 run service did not start")
-            time.sleep(0.01)
+        self._server = ServerThread(self._app, self._socket)
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving; runs still executing are killed. Idempotent."""
-        if self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         self._socket.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()
