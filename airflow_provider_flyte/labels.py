@@ -34,15 +34,18 @@ def airflow_labels(ti: Any) -> dict[str, str]:
     }
 
 
-def check_owned(name: str, labels: Mapping[str, str], ti: Any) -> None:
+def check_owned(
+    name: str, labels: Mapping[str, str], ti: Any, what: str = "Flyte execution", field: str = "execution_name"
+) -> None:
     """Refuse an execution whose labels name another task instance (unlabelled ones are accepted:
-    they were launched outside Airflow under a name the user chose)."""
+    they were launched outside Airflow under a name the user chose). ``what`` and ``field`` name
+    it as the caller does (a Flyte 2 run and its ``run_name``)."""
     ours = airflow_labels(ti)
     theirs = {key: labels[key] for key in IDENTITY if key in labels}
     mismatched = {key: value for key, value in theirs.items() if value != ours[key]}
     if mismatched:
         raise FlyteProviderError(
-            f"Flyte execution {name!r} belongs to another task instance ({theirs}), not to this one "
-            f"({ {key: ours[key] for key in IDENTITY} }); give each run and map index its own execution_name "
+            f"{what} {name!r} belongs to another task instance ({theirs}), not to this one "
+            f"({ {key: ours[key] for key in IDENTITY} }); give each run and map index its own {field} "
             "(e.g. template it with {{ run_id }} and {{ ti.map_index }}) or leave it unset"
         )

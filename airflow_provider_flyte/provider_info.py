@@ -62,11 +62,43 @@ FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
+# The ``flyte2`` connection type: Flyte 2 over Connect (airflow_provider_flyte/flyte2/connection.py).
+FLYTE2_AUTH_MODES = ["none", "bearer", "client_credentials", "api_key"]
+FLYTE2_CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "endpoint": _field(
+        "Endpoint", "string", "Flyte 2 endpoint, e.g. https://flyte.example.com or localhost:30080. Overrides host and port."
+    ),
+    "org": _field("Organisation", "string", "Flyte 2 organisation (empty on open-source Flyte)."),
+    "project": _field("Project", "string", "Default Flyte project for operators and sensors."),
+    "domain": _field("Domain", "string", "Default Flyte domain for operators and sensors."),
+    "auth_mode": _field(
+        "Auth mode",
+        "string",
+        "none; bearer (Password is a token); client_credentials (Login/Password are the OAuth2 client); "
+        "api_key (Password is a FLYTE_API_KEY).",
+        enum=FLYTE2_AUTH_MODES,
+        default="none",
+    ),
+    "insecure": _field("Insecure (plaintext HTTP)", "boolean", "Plaintext HTTP, as on the devbox. TLS is the default.", default=False),
+    "token_url": _field("Token URL", "string", "OAuth2 token endpoint (default: what the server advertises)."),
+    "scopes": _field("Scopes", "string", "OAuth2 scopes, comma separated."),
+    "audience": _field("Audience", "string", "OAuth2 audience, if your identity provider needs one."),
+    "console_url": _field("Console URL", "string", "Base URL of the Flyte 2 console when it differs from the endpoint."),
+    "timeout": _field("Call timeout (s)", "number", "Deadline for each Flyte 2 call.", default=30, minimum=1),
+    "retries": _field("Retries", "integer", "Retries of transient faults (exponential backoff).", default=5, minimum=0),
+}
+FLYTE2_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema"],
+    "relabeling": {"host": "Flyte 2 host", "login": "Client ID", "password": "Client secret, token or API key"},
+    "placeholders": {"host": "localhost", "port": "30080", "project": "flytesnacks", "domain": "development"},
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-flyte",
         "name": "Flyte",
-        "description": "Launch and watch Flyte launch plans and tasks from Apache Airflow.",
+        "description": "Launch and watch Flyte launch plans and tasks, and Flyte 2 runs, from Apache Airflow.",
         "versions": ["1.0.0.dev0"],
         "integrations": [
             {
@@ -75,11 +107,11 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             }
         ],
-        "hooks": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.hooks.flyte"]}],
-        "operators": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.operators.flyte", "airflow_provider_flyte.operators.signals"]}],
-        "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte", "airflow_provider_flyte.sensors.signals"]}],
-        "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte", "airflow_provider_flyte.triggers.events", "airflow_provider_flyte.triggers.signals"]}],
-        "extra-links": ["airflow_provider_flyte.links.flyte.FlyteExecutionLink"],
+        "hooks": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.hooks.flyte", "airflow_provider_flyte.flyte2.hook"]}],
+        "operators": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.operators.flyte", "airflow_provider_flyte.operators.signals", "airflow_provider_flyte.flyte2.operator"]}],
+        "sensors": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.sensors.flyte", "airflow_provider_flyte.sensors.signals", "airflow_provider_flyte.flyte2.sensor"]}],
+        "triggers": [{"integration-name": "Flyte", "python-modules": ["airflow_provider_flyte.triggers.flyte", "airflow_provider_flyte.triggers.events", "airflow_provider_flyte.triggers.signals", "airflow_provider_flyte.flyte2.trigger"]}],
+        "extra-links": ["airflow_provider_flyte.links.flyte.FlyteExecutionLink", "airflow_provider_flyte.flyte2.link.Flyte2RunLink"],
         "asset-uris": [
             {
                 "schemes": ["flyte"],
@@ -94,6 +126,13 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Flyte",
                 "conn-fields": CONN_FIELDS,
                 "ui-field-behaviour": FIELD_BEHAVIOUR,
-            }
+            },
+            {
+                "connection-type": "flyte2",
+                "hook-class-name": "airflow_provider_flyte.flyte2.hook.Flyte2Hook",
+                "hook-name": "Flyte 2",
+                "conn-fields": FLYTE2_CONN_FIELDS,
+                "ui-field-behaviour": FLYTE2_FIELD_BEHAVIOUR,
+            },
         ],
     }

@@ -14,13 +14,15 @@ from typing import Any
 from airflow_provider_flyte.provider_info import CONN_FIELDS, FIELD_BEHAVIOUR
 
 
-def connection_form_widgets() -> dict[str, Any]:
+def connection_form_widgets(fields: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """WTForms fields for ``fields`` (default: the ``flyte`` connection's; the ``flyte2`` hook
+    passes its own)."""
     from wtforms import BooleanField, IntegerField, StringField
     from wtforms.validators import Optional, any_of
 
     classes = {"string": StringField, "number": StringField, "integer": IntegerField, "boolean": BooleanField}
     widgets: dict[str, Any] = {}
-    for name, field in CONN_FIELDS.items():
+    for name, field in (CONN_FIELDS if fields is None else fields).items():
         schema = field["schema"]
         validators = [Optional()] + ([any_of(schema["enum"])] if "enum" in schema else [])
         widgets[name] = classes[schema["type"][0]](
@@ -29,5 +31,5 @@ def connection_form_widgets() -> dict[str, Any]:
     return widgets
 
 
-def ui_field_behaviour() -> dict[str, Any]:
-    return {key.replace("-", "_"): value for key, value in FIELD_BEHAVIOUR.items()}
+def ui_field_behaviour(behaviour: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {key.replace("-", "_"): value for key, value in (FIELD_BEHAVIOUR if behaviour is None else behaviour).items()}

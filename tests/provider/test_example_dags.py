@@ -17,6 +17,7 @@ EXAMPLES = {
     "example_flyte_events",
     "example_flyte_ml",
     "example_flyte_recover",
+    "example_flyte2",  # runs in tests/flyte2/test_example_dag.py, against the local Flyte 2 run service
 }
 
 
