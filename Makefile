@@ -28,6 +28,7 @@ AIRFLOW_VENV := .venv-airflow-$(AIRFLOW)
 # tests/system without its triggerer-restart test: before 3.3 a restart has no on_kill to get wrong.
 AIRFLOW_SUITES := tests/provider/test_operator.py tests/provider/test_sensor.py tests/provider/test_trigger.py \
 	tests/provider/test_airflow_cli.py tests/test_demo.py tests/unit/test_packaging.py tests/unit/test_compat.py \
+	tests/flyte2/test_operator.py tests/flyte2/test_trigger.py tests/flyte2/test_sensor.py \
 	tests/system/test_real_triggerer.py::test_marking_deferred_task_failed_aborts_flyte_execution \
 	tests/system/test_real_triggerer.py::test_many_deferred_tasks_are_watched_together_by_one_triggerer
 # What CI runs besides `make test`: the oldest supported release and a middle one, side by side

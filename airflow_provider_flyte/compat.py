@@ -80,6 +80,12 @@ _LIMITS: dict[str, tuple[bool, str]] = {
         "the provider's listener, within seconds); a deferred task that is cleared leaves the execution "
         "running, and the new try adopts it instead of relaunching.",
     ),
+    "flyte2-trigger-on-kill": (
+        AIRFLOW_3_3_PLUS,
+        "the triggerer never calls a trigger's on_kill (Airflow 3.3+ does). A deferred Flyte2Operator task "
+        "marked failed or success, cleared, or whose run is marked failed leaves its Flyte 2 run going: abort "
+        "it in Flyte. Killing a running (not deferred) task and the operator's own timeout still abort it.",
+    ),
     "event-cursor": (
         AIRFLOW_3_3_PLUS,
         "FlyteExecutionEventTrigger keeps its cursor in memory (the asset state store and acknowledged "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = {"flyte", "flyteidl2", "connectrpc", "pyqwest", "flytekit", "flyteidl", "grpc"}
+HEAVY = {"flyte", "flyteidl2", "connectrpc", "pyqwest", "flytekit", "flyteidl", "grpc", "hypercorn"}
 
 
 def test_the_example_dag_file_parses_without_loading_any_flyte_stack():

@@ -26,7 +26,7 @@ LIGHT_MODULES = [
     "airflow_provider_flyte.flyte2.link",
 ]
 # Flyte 1's stack and Flyte 2's (the SDK, its IDL, Connect and its HTTP client): none loads at parse time.
-HEAVY = {"flytekit", "flyteidl", "grpc", "flyte", "flyteidl2", "connectrpc", "pyqwest"}
+HEAVY = {"flytekit", "flyteidl", "grpc", "flyte", "flyteidl2", "connectrpc", "pyqwest", "hypercorn"}
 
 
 @pytest.mark.parametrize("module", LIGHT_MODULES)
