@@ -83,30 +83,35 @@ def _discovered(public: Any, oauth2: Any) -> _Discovery:
     )
 
 
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """The ``Authorization`` header of a client-credentials grant, as flytekit and the flyte SDK send
+    it: the secret ``quote_plus``-encoded before Basic auth (RFC 6749 2.3.1), so a secret with
+    ``:``, ``+``, ``/`` or ``=`` reaches the identity provider unchanged. Flyte 1 and 2 share it."""
+    secret = urllib.parse.quote_plus(client_secret)
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
 def _token_request(config: FlyteConnectionConfig, discovery: _Discovery) -> tuple[dict[str, str], dict[str, str]]:
     """Headers and form body of the client-credentials grant, as flytekit builds them: the secret
     ``quote_plus``-encoded inside Basic auth; the connection's scopes/audience, else the admin's."""
-    secret = urllib.parse.quote_plus(config.client_secret or "")
-    basic = base64.b64encode(f"{config.client_id}:{secret}".encode()).decode()
-    headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+    headers = {"Authorization": basic_authorization(config.client_id or "", config.client_secret or ""), "Accept": "application/json"}
     body = {"grant_type": "client_credentials", "scope": " ".join(config.scopes or discovery.scopes or ("all",))}
     if audience := config.audience or discovery.audience:
         body["audience"] = audience
     return headers, body
 
 
-def _parse_token(response: Any) -> _Token:
+def _parse_token(response: Any, where: str = "Flyte token endpoint") -> _Token:
+    """``where``: how errors name the endpoint (Flyte 2 adds its URL and the connection)."""
     try:
         payload = response.json()
     except ValueError:
         payload = response.text[:200]
     if response.status_code >= 500 or response.status_code == 429:
-        raise FlyteTokenEndpointUnavailable(f"Flyte token endpoint answered HTTP {response.status_code}; will retry")
+        raise FlyteTokenEndpointUnavailable(f"{where} answered HTTP {response.status_code}; will retry")
     if response.status_code != 200 or not isinstance(payload, dict) or "access_token" not in payload:
         detail = payload.get("error", payload) if isinstance(payload, dict) else payload
-        raise FlyteConnectionError(
-            f"Flyte token endpoint refused the client credentials (HTTP {response.status_code}): {detail}"
-        )
+        raise FlyteConnectionError(f"{where} refused the client credentials (HTTP {response.status_code}): {detail}")
     return _Token.lasting(str(payload["access_token"]), float(payload.get("expires_in", 3600)))
 
 
@@ -116,46 +121,72 @@ def _verify(config: FlyteConnectionConfig) -> Any:
     return config.ca_cert_path or True
 
 
-class TokenSource:
-    """Supplies the authorization metadata for one client's calls, sync or async.
+class TokenCache:
+    """When to ask for a bearer token, whoever issues it: Flyte 1's ``TokenSource`` below and
+    Flyte 2's (``flyte2.auth``) differ only in how they obtain one (the ``_acquire`` pair).
 
     One instance serves every call of its client, and in the triggerer one client serves every
     wait on a connection, so obtaining a token is single-flight: however many calls need one at
-    once, one request goes to the identity provider and the others wait for its answer. A failed
-    request is not repeated before its backoff step has passed; meanwhile a token that has not
-    expired yet is still used, and without one every caller gets the same failure at once.
+    once, one request goes to the identity provider and the others wait for its answer (on the
+    event loop behind an ``asyncio.Lock``, never a thread). A token is renewed shortly before it
+    expires (``_Token.lasting``). A failed request is not repeated before its backoff step has
+    passed; meanwhile a token that has not expired yet is still used, and without one every
+    caller gets the same failure at once. A refused token is dropped only while it is still the
+    current one, so many calls refused at once cost one new token, not one each. Tokens are
+    registered with Airflow's secrets masker as they arrive.
     """
 
-    def __init__(self, config: FlyteConnectionConfig, channel: Any) -> None:
-        self._config = config
-        self._channel = channel
+    def __init__(self) -> None:
         self._token: _Token | None = None
-        self._discovery: _Discovery | None = None
-        self._authenticator: Any = None
         self._failure: Exception | None = None
         self._failures = 0
         self._retry_at = 0.0
         # Re-entrant: Airflow calls on_kill from a SIGTERM handler, possibly mid token fetch.
         self._lock = threading.RLock()
         self._alock: asyncio.Lock | None = None
+        self._unmasked: tuple[str, ...] = ()
+
+    # -- what a subclass says --------------------------------------------------------------------
 
     @property
     def refreshable(self) -> bool:
-        return self._config.auth_mode != "none"
+        """Whether a refused token is worth replacing (a fixed one is not)."""
+        raise NotImplementedError
+
+    def _fixed(self) -> tuple[tuple[str, str], ...] | None:
+        """The metadata of a mode that needs no token from anyone; None when this one does."""
+        return None
+
+    def _key(self) -> str:
+        """The metadata key the token goes in."""
+        return "authorization"
+
+    def _acquire(self, timeout: float | None) -> _Token:
+        raise NotImplementedError
+
+    async def _aacquire(self, timeout: float | None) -> _Token:
+        raise NotImplementedError
+
+    def _take_unmasked(self) -> tuple[str, ...]:
+        """Secrets to mask before the first token request (ones Airflow does not mask itself)."""
+        pending, self._unmasked = self._unmasked, ()
+        return pending
+
+    # -- the cache -----------------------------------------------------------------------------
 
     def invalidate(self, refused: tuple[tuple[str, str], ...]) -> None:
-        """Forget the token the admin refused, unless another call has already replaced it."""
-        if self._token is not None and self._discovery is not None and refused == self._header():
+        """Forget the token the server refused, unless another call has already replaced it."""
+        if self._token is not None and refused == self._header():
             self._token = None
 
     def _header(self) -> tuple[tuple[str, str], ...]:
-        assert self._token is not None and self._discovery is not None
-        return ((self._discovery.metadata_key, f"Bearer {self._token.value}"),)
+        assert self._token is not None
+        return ((self._key(), f"Bearer {self._token.value}"),)
 
     def _cached(self) -> tuple[tuple[str, str], ...] | None:
         """The header to send without asking anyone: a fresh token, or during a backoff a valid one."""
         token = self._token
-        if token is None or self._discovery is None:
+        if token is None:
             return None
         if token.fresh or (time.monotonic() < self._retry_at and token.valid):
             return self._header()
@@ -178,16 +209,16 @@ class TokenSource:
 
     def metadata(self, timeout: float | None = None) -> tuple[tuple[str, str], ...]:
         """``timeout``: the calling RPC's deadline, which bounds discovery and the token request too."""
-        if self._config.auth_mode == "none":
-            return ()
+        if (fixed := self._fixed()) is not None:
+            return fixed
         with self._lock:
             if (header := self._cached()) is not None:
                 return header
             self._check_backoff()
+            for secret in self._take_unmasked():
+                mask_secret(secret)
             try:
-                if self._discovery is None:
-                    self._discovery = self._discover(timeout)
-                token = self._obtain(timeout)
+                token = self._acquire(timeout)
             except Exception as err:
                 return self._failed(err)
             mask_secret(token.value)
@@ -195,8 +226,9 @@ class TokenSource:
             return self._header()
 
     async def ametadata(self, timeout: float | None = None) -> tuple[tuple[str, str], ...]:
-        if self._config.auth_mode == "none":
-            return ()
+        """``metadata`` for the event loop: a fresh token costs no await, a fetch no thread."""
+        if (fixed := self._fixed()) is not None:
+            return fixed
         if (header := self._cached()) is not None:
             return header
         if self._alock is None:
@@ -205,15 +237,46 @@ class TokenSource:
             if (header := self._cached()) is not None:
                 return header
             self._check_backoff()
+            for secret in self._take_unmasked():
+                await amask_secret(secret)
             try:
-                if self._discovery is None:
-                    self._discovery = await self._adiscover(timeout)
-                token = await self._aobtain(timeout)
+                token = await self._aacquire(timeout)
             except Exception as err:
                 return self._failed(err)
             await amask_secret(token.value)
             self._obtained(token)
             return self._header()
+
+
+class TokenSource(TokenCache):
+    """Supplies the authorization metadata for one FlyteAdmin client's calls, sync or async."""
+
+    def __init__(self, config: FlyteConnectionConfig, channel: Any) -> None:
+        super().__init__()
+        self._config = config
+        self._channel = channel
+        self._discovery: _Discovery | None = None
+        self._authenticator: Any = None
+
+    @property
+    def refreshable(self) -> bool:
+        return self._config.auth_mode != "none"
+
+    def _fixed(self) -> tuple[tuple[str, str], ...] | None:
+        return () if self._config.auth_mode == "none" else None
+
+    def _key(self) -> str:
+        return (self._discovery or _Discovery()).metadata_key
+
+    def _acquire(self, timeout: float | None) -> _Token:
+        if self._discovery is None:
+            self._discovery = self._discover(timeout)
+        return self._obtain(timeout)
+
+    async def _aacquire(self, timeout: float | None) -> _Token:
+        if self._discovery is None:
+            self._discovery = await self._adiscover(timeout)
+        return await self._aobtain(timeout)
 
     def _obtain(self, timeout: float | None = None) -> _Token:
         mode = self._config.auth_mode
