@@ -1,15 +1,19 @@
 """Calls to a Flyte 2 endpoint over Connect: RunService, TaskService, DataProxyService.
 
 flyteidl2 ships Connect stubs (``*_connect.py``) with a sync and an async client; this wraps them
-with the connection's timeout, authorization header and retries (``retry``), addressed by RPC
-name (``client.call("GetRunDetails", request)``). ``call_unless`` turns the answers a caller
-expects (NOT_FOUND, ALREADY_EXISTS) into None instead of an exception. The sync client serves the
-hook in a task; the async one serves the triggerer, one per connection per event loop (``pool``).
+with the connection's timeout, authorization header (``auth``) and retries (``retry``), addressed
+by RPC name (``client.call("GetRunDetails", request)``). ``call_unless`` turns the answers a
+caller expects (NOT_FOUND, ALREADY_EXISTS) into None instead of an exception. The sync client
+serves the hook in a task; the async one serves the triggerer, one per connection per event loop
+(``pool``).
+
+What a call does is written once (``_exchange``, as Flyte 1's ``hooks/calls`` writes each admin
+call once): the two clients only drive it, one blocking and one with ``await``.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable, Generator
 from typing import Any
 
 import tenacity
@@ -24,18 +28,14 @@ RPCS: dict[str, tuple[str, str]] = {
     "AbortRun": ("runs", "abort_run"),
     "GetRunDetails": ("runs", "get_run_details"),
     "ListRuns": ("runs", "list_runs"),
-    "GetActionDetails": ("runs", "get_action_details"),
-    "ListActions": ("runs", "list_actions"),
     "GetTaskDetails": ("tasks", "get_task_details"),
     "ListVersions": ("tasks", "list_versions"),
     "GetActionData": ("data", "get_action_data"),
     "RunGetActionData": ("runs", "get_action_data"),
-    "GetOAuth2Metadata": ("auth", "get_o_auth2_metadata"),
 }
 
 
 def _stubs(url: str, sync: bool) -> dict[str, Any]:
-    from flyteidl2.auth import auth_service_connect
     from flyteidl2.dataproxy import dataproxy_service_connect
     from flyteidl2.task import task_service_connect
     from flyteidl2.workflow import run_service_connect
@@ -45,43 +45,58 @@ def _stubs(url: str, sync: bool) -> dict[str, Any]:
             "runs": run_service_connect.RunServiceClientSync(url),
             "tasks": task_service_connect.TaskServiceClientSync(url),
             "data": dataproxy_service_connect.DataProxyServiceClientSync(url),
-            "auth": auth_service_connect.AuthMetadataServiceClientSync(url),
         }
     return {
         "runs": run_service_connect.RunServiceClient(url),
         "tasks": task_service_connect.TaskServiceClient(url),
         "data": dataproxy_service_connect.DataProxyServiceClient(url),
-        "auth": auth_service_connect.AuthMetadataServiceClient(url),
     }
+
+
+# One try of a call, as a conversation with its driver: it yields HEADERS to get the authorization
+# metadata (from the token source), or the metadata to send the request with (the answer comes
+# back, or the error is thrown in), and returns the answer.
+HEADERS = object()
+Exchange = Generator[object, Any, Any]
+
+
+def _exchange(tokens: TokenSource) -> Exchange:
+    """Send with the current token; when the server refuses it (expired, revoked), drop it (only if
+    no other call has replaced it yet) and send once more with the new one."""
+    sent = yield HEADERS
+    try:
+        return (yield sent)
+    except Exception as err:
+        if code_name(err) != "UNAUTHENTICATED" or not tokens.refreshable:
+            raise
+        tokens.invalidate(sent)
+    return (yield (yield HEADERS))
+
+
+def _step(exchange: Exchange, answer: Any, error: BaseException | None) -> tuple[bool, Any]:
+    """Resume the exchange: (True, its result) once it returns, else (False, what it yields next)."""
+    try:
+        return False, exchange.throw(error) if error is not None else exchange.send(answer)
+    except StopIteration as done:
+        return True, done.value
+
+
+def _expected(err: Exception, codes: tuple[str, ...]) -> bool:
+    return code_name(err) in codes
 
 
 class _Base:
     def __init__(self, config: Flyte2ConnectionConfig, sync: bool) -> None:
         self.config = config
         self._stubs = _stubs(config.url, sync)
-        self.tokens = TokenSource(config, self._discover_token_url)
+        self.tokens = TokenSource(config)
 
-    def _discover_token_url(self) -> str:
-        """The token endpoint the server advertises (blocking: the async client calls the token
-        source on a thread)."""
-        from flyteidl2.auth import auth_service_connect, auth_service_pb2
-
-        from airflow_provider_flyte.exceptions import FlyteConnectionError
-
-        with auth_service_connect.AuthMetadataServiceClientSync(self.config.url) as auth:
-            try:
-                metadata = auth.get_o_auth2_metadata(
-                    auth_service_pb2.GetOAuth2MetadataRequest(), timeout_ms=int(self.config.timeout * 1000)
-                )
-            except Exception as err:
-                raise FlyteConnectionError(
-                    f"Connection {self.config.conn_id!r} has no 'token_url' and {self.config.url} does not advertise "
-                    f"a token endpoint ({err}); set the token_url extra"
-                ) from err
-        return str(metadata.token_endpoint)
-
-    def _budget(self, timeout: float | None, retries: int | None) -> tuple[int, int]:
-        return int((timeout or self.config.timeout) * 1000), self.config.retries if retries is None else retries
+    def _prepare(self, rpc: str, timeout: float | None, retries: int | None) -> tuple[Callable[..., Any], float, int, dict[str, Any]]:
+        """The stub method, the deadline in seconds and ms, and the retry policy of one call."""
+        service, method = RPCS[rpc]
+        seconds = timeout or self.config.timeout
+        tries = self.config.retries if retries is None else retries
+        return getattr(self._stubs[service], method), seconds, int(seconds * 1000), retry_policy(rpc, tries)
 
 
 class Flyte2Client(_Base):
@@ -90,26 +105,33 @@ class Flyte2Client(_Base):
     def __init__(self, config: Flyte2ConnectionConfig) -> None:
         super().__init__(config, sync=True)
 
+    def _drive(self, stub: Callable[..., Any], request: Any, seconds: float, timeout_ms: int) -> Any:
+        exchange = _exchange(self.tokens)
+        done, step = _step(exchange, None, None)
+        while not done:
+            answer, error = None, None
+            try:
+                if step is HEADERS:
+                    answer = self.tokens.metadata(seconds)
+                else:
+                    answer = stub(request, headers=dict(step), timeout_ms=timeout_ms)
+            except Exception as err:
+                error = err
+            done, step = _step(exchange, answer, error)
+        return step
+
     def call(self, rpc: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
-        service, method = RPCS[rpc]
-        timeout_ms, tries = self._budget(timeout, retries)
-        stub = getattr(self._stubs[service], method)
-        for attempt in tenacity.Retrying(**retry_policy(rpc, tries)):
+        stub, seconds, timeout_ms, policy = self._prepare(rpc, timeout, retries)
+        for attempt in tenacity.Retrying(**policy):
             with attempt:
-                try:
-                    return stub(request, headers=self.tokens.headers(), timeout_ms=timeout_ms)
-                except Exception as err:
-                    if code_name(err) != "UNAUTHENTICATED" or not self.tokens.needed:
-                        raise
-                    self.tokens.invalidate()  # an expired or revoked token: once more with a new one
-                    return stub(request, headers=self.tokens.headers(), timeout_ms=timeout_ms)
+                return self._drive(stub, request, seconds, timeout_ms)
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
     def call_unless(self, rpc: str, request: Any, *codes: str, **budget: Any) -> Any | None:
         try:
             return self.call(rpc, request, **budget)
         except Exception as err:
-            if code_name(err) in codes:
+            if _expected(err, codes):
                 return None
             raise
 
@@ -124,31 +146,33 @@ class AsyncFlyte2Client(_Base):
     def __init__(self, config: Flyte2ConnectionConfig) -> None:
         super().__init__(config, sync=False)
 
-    async def _headers(self) -> dict[str, str]:
-        if not self.tokens.needed:
-            return self.tokens.headers()
-        return await asyncio.to_thread(self.tokens.headers)  # a token fetch blocks: off the loop
+    async def _drive(self, stub: Callable[..., Any], request: Any, seconds: float, timeout_ms: int) -> Any:
+        exchange = _exchange(self.tokens)
+        done, step = _step(exchange, None, None)
+        while not done:
+            answer, error = None, None
+            try:
+                if step is HEADERS:
+                    answer = await self.tokens.ametadata(seconds)
+                else:
+                    answer = await stub(request, headers=dict(step), timeout_ms=timeout_ms)
+            except Exception as err:
+                error = err
+            done, step = _step(exchange, answer, error)
+        return step
 
     async def call(self, rpc: str, request: Any, *, timeout: float | None = None, retries: int | None = None) -> Any:
-        service, method = RPCS[rpc]
-        timeout_ms, tries = self._budget(timeout, retries)
-        stub = getattr(self._stubs[service], method)
-        async for attempt in tenacity.AsyncRetrying(**retry_policy(rpc, tries)):
+        stub, seconds, timeout_ms, policy = self._prepare(rpc, timeout, retries)
+        async for attempt in tenacity.AsyncRetrying(**policy):
             with attempt:
-                try:
-                    return await stub(request, headers=await self._headers(), timeout_ms=timeout_ms)
-                except Exception as err:
-                    if code_name(err) != "UNAUTHENTICATED" or not self.tokens.needed:
-                        raise
-                    self.tokens.invalidate()
-                    return await stub(request, headers=await self._headers(), timeout_ms=timeout_ms)
+                return await self._drive(stub, request, seconds, timeout_ms)
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
     async def call_unless(self, rpc: str, request: Any, *codes: str, **budget: Any) -> Any | None:
         try:
             return await self.call(rpc, request, **budget)
         except Exception as err:
-            if code_name(err) in codes:
+            if _expected(err, codes):
                 return None
             raise
 

@@ -134,6 +134,12 @@ class Flyte2ConnectionConfig:
             retries=int(_as_number("retries", extra.get("retries", DEFAULT_RETRIES), int, 0)),
         )
 
+    def decoded_secrets(self) -> tuple[str, ...]:
+        """Secrets Airflow does not already mask: it masks the Password, so the whole API key, but
+        not the client secret decoded out of it. The token source masks these before first use
+        (here, building the config may run on the triggerer's event loop, where masking differs)."""
+        return (self.secret,) if self.auth_mode == "api_key" and self.secret else ()
+
     def run_url(self, project: str, domain: str, name: str) -> str:
         """The run's page in the Flyte 2 console (the SDK's ``Console.run_url`` layout)."""
         return f"{self.console_url or self.url}/v2/domain/{domain}/project/{project}/runs/{name}"

@@ -19,18 +19,8 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
 TRANSIENT_FOR_READS = frozenset({"INTERNAL", "UNKNOWN"})
-READS = frozenset(
-    {
-        "GetRunDetails",
-        "GetActionDetails",
-        "ListRuns",
-        "ListActions",
-        "GetTaskDetails",
-        "ListVersions",
-        "GetActionData",
-        "GetOAuth2Metadata",
-    }
-)
+# The reads of ``client.RPCS``.
+READS = frozenset({"GetRunDetails", "ListRuns", "GetTaskDetails", "ListVersions", "GetActionData", "RunGetActionData"})
 MAX_BACKOFF = 10.0
 
 
