@@ -3,8 +3,9 @@ the auth metadata ones needing ``authorization: Bearer <token>``, as a Flyte 2 d
 identity provider does. Off by default (the service is anonymous).
 
 The token endpoint is ``POST /oauth2/token`` (form ``grant_type=client_credentials``, the client's id
-and secret by HTTP basic auth or in the form), answering ``{"access_token", "token_type": "Bearer",
-"expires_in"}``; AuthMetadataService.GetOAuth2Metadata advertises it, as clients discover it there.
+and secret by HTTP basic auth, each form-urlencoded first as RFC 6749 says, or in the form),
+answering ``{"access_token", "token_type": "Bearer", "expires_in"}``;
+AuthMetadataService.GetOAuth2Metadata advertises it, as clients discover it there.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -104,12 +105,16 @@ class AuthInterceptor:
 
 
 def _client_of(headers: dict[bytes, bytes], form: dict[str, list[str]]) -> tuple[str, str]:
-    """The client id and secret of a token request: HTTP basic auth, else the form's fields."""
+    """The client id and secret of a token request: HTTP basic auth, else the form's fields.
+
+    In Basic auth both are form-urlencoded first (RFC 6749 2.3.1), as the flyte SDK and flytekit
+    encode the secret, so they are decoded as an identity provider does: a client whose secret
+    has ``+``, ``/``, ``=`` or ``:`` and that sends it raw is refused here as it would be there."""
     scheme, _, encoded = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() == "basic":
         try:
             client_id, _, client_secret = base64.b64decode(encoded).decode().partition(":")
-            return client_id, client_secret
+            return unquote_plus(client_id), unquote_plus(client_secret)
         except ValueError:
             return "", ""
     return form.get("client_id", [""])[0], form.get("client_secret", [""])[0]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -27,6 +29,24 @@ def secured() -> Iterator[LocalFlyte2Service]:
 def _token(service: LocalFlyte2Service, client_id: str = "airflow", secret: str = "s3cret") -> httpx.Response:
     assert service.token_endpoint is not None
     return httpx.post(service.token_endpoint, data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    """Basic auth as the flyte SDK sends it: the secret form-urlencoded first (RFC 6749 2.3.1)."""
+    encoded = base64.b64encode(f"{client_id}:{quote_plus(secret)}".encode()).decode()
+    return {"authorization": f"Basic {encoded}"}
+
+
+def test_a_secret_is_decoded_from_basic_auth_as_an_identity_provider_decodes_it():
+    tricky = "a+b/c=d:e f%"
+    with LocalFlyte2Service(tasks=[TASKS / "slow.py"], auth=ClientCredentials("airflow", tricky)) as service:
+        assert service.token_endpoint is not None
+        grant = {"grant_type": "client_credentials"}
+        encoded = httpx.post(service.token_endpoint, data=grant, headers=_basic("airflow", tricky))
+        raw = httpx.post(service.token_endpoint, data=grant, auth=("airflow", tricky))
+        in_form = httpx.post(service.token_endpoint, data={**grant, "client_id": "airflow", "client_secret": tricky})
+    assert encoded.status_code == 200 and in_form.status_code == 200
+    assert raw.status_code == 401  # '+' decodes to a space: a raw secret is refused, as a real IdP refuses it
 
 
 def test_a_call_without_a_token_is_unauthenticated(secured):
