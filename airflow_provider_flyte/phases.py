@@ -11,7 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar, TypeVar
+
+S = TypeVar("S", bound="ExecutionState")
 
 
 class Outcome(str, enum.Enum):
@@ -57,7 +59,15 @@ def outcome_of(phase: str) -> Outcome:
 
 @dataclass(frozen=True)
 class ExecutionState:
-    """A JSON-friendly snapshot of one execution: what trigger events carry and logs show."""
+    """A JSON-friendly snapshot of one execution: what trigger events carry and logs show.
+
+    A subclass (Flyte 2's ``RunState``) adds fields and its own ``outcome`` table; ``from_dict``
+    and the waiting code serve it unchanged, naming it ``KIND``.
+    """
+
+    KIND: ClassVar[str] = "Execution state"  # in the errors of from_dict
+    NOUN: ClassVar[str] = "Flyte execution"  # in log lines and errors about one
+    PRODUCT: ClassVar[str] = "Flyte"  # in the errors of trigger events
 
     project: str
     domain: str
@@ -89,25 +99,26 @@ class ExecutionState:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ExecutionState:
-        """Rebuild a state from a trigger event, refusing anything malformed."""
+    def from_dict(cls: type[S], data: Mapping[str, Any]) -> S:
+        """Rebuild a state from a trigger event, refusing anything malformed (the phase by this
+        class's own outcome table)."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"Execution state must be a mapping, got {type(data).__name__}")
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(data) - set(known)
+            raise ValueError(f"{cls.KIND} must be a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
         if unknown:
-            raise ValueError(f"Execution state has unknown fields {sorted(unknown)}")
+            raise ValueError(f"{cls.KIND} has unknown fields {sorted(unknown)}")
         for required in ("project", "domain", "name", "phase"):
             if not isinstance(data.get(required), str) or not data[required]:
-                raise ValueError(f"Execution state field {required!r} must be a non-empty string")
+                raise ValueError(f"{cls.KIND} field {required!r} must be a non-empty string")
         if not isinstance(data.get("labels", {}), Mapping):
-            raise ValueError("Execution state field 'labels' must be a mapping")
+            raise ValueError(f"{cls.KIND} field 'labels' must be a mapping")
         state = cls(**{**data, "labels": dict(data.get("labels", {}))})
-        outcome_of(state.phase)
+        _ = state.outcome  # raises ValueError on a phase the table does not list
         return state
 
     def describe(self) -> str:
-        return f"Flyte execution {self.project}/{self.domain}/{self.name} is {self.phase}"
+        return f"{self.NOUN} {self.project}/{self.domain}/{self.name} is {self.phase}"
 
     def summary(self, note: str = "") -> str:
         """``describe()`` and ``note``, then the console URL last on the line: log viewers turn a

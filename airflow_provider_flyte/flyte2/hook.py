@@ -2,14 +2,17 @@
 
 Importing this module is cheap (DAG files import the operator, which imports this): flyteidl2
 and connectrpc load on first use, and the client is built once per hook instance. The
-``a``-methods are the same reads for the event loop, on the loop's shared client (``pool``).
+``a``-methods are the same calls for the event loop, on the loop's shared client (``pool``): each
+such call is defined once, as a program of ``Call``s (the pattern of Flyte 1's ``hooks/calls``),
+which ``_drive`` runs on the blocking client and ``_adrive`` on the asyncio one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_flyte.compat import BaseHook
 from airflow_provider_flyte.exceptions import FlyteEntityNotFound
@@ -17,12 +20,69 @@ from airflow_provider_flyte.flyte2.connection import CONN_TYPE, Flyte2Connection
 from airflow_provider_flyte.flyte2.phases import RunState
 
 if TYPE_CHECKING:
-    from airflow_provider_flyte.flyte2.client import Flyte2Client
+    from airflow_provider_flyte.flyte2.client import AsyncFlyte2Client, Flyte2Client
     from airflow_provider_flyte.flyte2.messages import RunOptions
 
 # A task name that is not deployed is reported with the versions that are: up to this many pages.
 _VERSION_PAGES = 5
 TEST_CONNECTION_TIMEOUT = 3.0
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One RPC of a program: its request, the answers that mean None instead of an error, and
+    ``budget`` (``timeout`` / ``retries``) instead of the connection's."""
+
+    rpc: str
+    request: Any
+    unless: tuple[str, ...] = ()
+    budget: Mapping[str, Any] = field(default_factory=dict)
+
+
+# A conversation with Flyte 2: yields calls, gets their answers back, returns what it concludes.
+Program = Generator[Call, Any, T]
+
+
+def _drive(program: Program[T], client: Flyte2Client) -> T:
+    try:
+        call = next(program)
+        while True:
+            call = program.send(client.call_unless(call.rpc, call.request, *call.unless, **call.budget))
+    except StopIteration as done:
+        return done.value
+
+
+async def _adrive(program: Program[T], client: AsyncFlyte2Client) -> T:
+    try:
+        call = next(program)
+        while True:
+            call = program.send(await client.call_unless(call.rpc, call.request, *call.unless, **call.budget))
+    except StopIteration as done:
+        return done.value
+
+
+def _find_run(org: str, project: str, domain: str, name: str, url: Callable[[], str]) -> Program[RunState | None]:
+    """The run's state, or None if there is no run by that name."""
+    from airflow_provider_flyte.flyte2 import messages as m
+
+    details = yield Call("GetRunDetails", m.details_request(org, project, domain, name), ("NOT_FOUND",))
+    if details is None:
+        return None
+    return m.state_from_details(details.details, org, project, domain, name, url())
+
+
+def _abort(
+    org: str, project: str, domain: str, name: str, reason: str, url: Callable[[], str], budget: Mapping[str, Any]
+) -> Program[bool]:
+    """Abort the run unless it has ended; whether an abort was sent to a run that exists."""
+    from airflow_provider_flyte.flyte2 import messages as m
+
+    state = yield from _find_run(org, project, domain, name, url)
+    if state is None or state.is_terminal:
+        return False
+    answer = yield Call("AbortRun", m.abort_request(org, project, domain, name, reason), ("NOT_FOUND",), budget)
+    return answer is not None
 
 
 def config_from_connection(conn: Any, extra: Mapping[str, Any]) -> Flyte2ConnectionConfig:
@@ -73,7 +133,16 @@ class Flyte2Hook(BaseHook):
     def get_conn(self) -> Flyte2Client:
         return self.client
 
+    def fresh(self) -> Flyte2Hook:
+        """A hook of the same connection with a client of its own (the connection already read is
+        not read again): for ``on_kill``, which may interrupt a call on this hook's client."""
+        other = type(self)(self.flyte2_conn_id)
+        if "config" in self.__dict__:
+            other.__dict__["config"] = self.config
+        return other
+
     def close(self) -> None:
+        """Close the blocking client, if one was made (a later call makes another)."""
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]
@@ -150,23 +219,14 @@ class Flyte2Hook(BaseHook):
 
     def find_run(self, org: str, project: str, domain: str, name: str) -> RunState | None:
         """The run's state, or None if there is no run by that name."""
-        from airflow_provider_flyte.flyte2 import messages as m
-
-        details = self.client.call_unless("GetRunDetails", m.details_request(org, project, domain, name), "NOT_FOUND")
-        if details is None:
-            return None
-        return m.state_from_details(details.details, org, project, domain, name, self.run_url(project, domain, name))
+        return _drive(_find_run(org, project, domain, name, lambda: self.run_url(project, domain, name)), self.client)
 
     async def afind_run(self, org: str, project: str, domain: str, name: str) -> RunState | None:
-        from airflow_provider_flyte.flyte2 import messages as m
         from airflow_provider_flyte.flyte2.pool import Flyte2ClientPool
 
         async with Flyte2ClientPool.current().client(self.flyte2_conn_id) as client:
-            details = await client.call_unless("GetRunDetails", m.details_request(org, project, domain, name), "NOT_FOUND")
-            if details is None:
-                return None
-            url = client.config.run_url(project, domain, name)
-            return m.state_from_details(details.details, org, project, domain, name, url)
+            # The URL from the loop's client: reading self.config would block the loop on the connection.
+            return await _adrive(_find_run(org, project, domain, name, lambda: client.config.run_url(project, domain, name)), client)
 
     def get_run(self, org: str, project: str, domain: str, name: str) -> RunState:
         state = self.find_run(org, project, domain, name)
@@ -184,26 +244,19 @@ class Flyte2Hook(BaseHook):
     def abort(self, org: str, project: str, domain: str, name: str, reason: str, **budget: Any) -> bool:
         """Abort the run; False when it had already ended (or does not exist).
 
-        The phase is read first: open-source Flyte 2 marks even a finished run ABORTED when asked,
-        which would rewrite a success. ``budget``: ``timeout`` / ``retries`` for these calls.
+        The phase is read first: open-source Flyte 2 marks even a finished run ABORTED when asked
+        (``AbortRun`` updates the root action whatever its phase), which would rewrite a success.
+        ``budget``: ``timeout`` / ``retries`` for the abort call.
         """
-        from airflow_provider_flyte.flyte2 import messages as m
-
-        state = self.find_run(org, project, domain, name)
-        if state is None or state.is_terminal:
-            return False
-        return self.client.call_unless("AbortRun", m.abort_request(org, project, domain, name, reason), "NOT_FOUND", **budget) is not None
+        program = _abort(org, project, domain, name, reason, lambda: self.run_url(project, domain, name), budget)
+        return _drive(program, self.client)
 
     async def aabort(self, org: str, project: str, domain: str, name: str, reason: str, **budget: Any) -> bool:
-        from airflow_provider_flyte.flyte2 import messages as m
         from airflow_provider_flyte.flyte2.pool import Flyte2ClientPool
 
-        state = await self.afind_run(org, project, domain, name)
-        if state is None or state.is_terminal:
-            return False
         async with Flyte2ClientPool.current().client(self.flyte2_conn_id) as client:
-            request = m.abort_request(org, project, domain, name, reason)
-            return await client.call_unless("AbortRun", request, "NOT_FOUND", **budget) is not None
+            program = _abort(org, project, domain, name, reason, lambda: client.config.run_url(project, domain, name), budget)
+            return await _adrive(program, client)
 
     def get_outputs(self, org: str, project: str, domain: str, name: str) -> dict[str, Any]:
         """The root action's outputs as JSON values (files and data frames as URIs).

@@ -12,14 +12,15 @@ decision (docs/flyte2.md, "Phases"):
 
 ``RunState`` is the Flyte 1 ``ExecutionState`` with the organisation added and this table in
 place of Flyte 1's, so the exceptions (``raise_for_outcome``), progress lines and summaries of
-``waiting`` work on it unchanged.
+``waiting`` work on it unchanged, and ``ExecutionState.from_dict`` rebuilds it (checking the phase
+against this table).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 from airflow_provider_flyte.phases import ExecutionState, Outcome
 
@@ -60,28 +61,12 @@ def run_outcome(phase: str) -> Outcome:
 class RunState(ExecutionState):
     """A JSON-friendly snapshot of one Flyte 2 run (its root action): what events carry."""
 
+    KIND: ClassVar[str] = "Run state"
+    NOUN: ClassVar[str] = "Flyte 2 run"
+    PRODUCT: ClassVar[str] = "Flyte 2"
+
     org: str = ""
 
     @property
     def outcome(self) -> Outcome:
         return run_outcome(self.phase)
-
-    def describe(self) -> str:
-        return f"Flyte 2 run {self.project}/{self.domain}/{self.name} is {self.phase}"
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
-        """Rebuild a state from a trigger event, refusing anything malformed."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"Run state must be a mapping, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"Run state has unknown fields {sorted(unknown)}")
-        for required in ("project", "domain", "name", "phase"):
-            if not isinstance(data.get(required), str) or not data[required]:
-                raise ValueError(f"Run state field {required!r} must be a non-empty string")
-        if not isinstance(data.get("labels", {}), Mapping):
-            raise ValueError("Run state field 'labels' must be a mapping")
-        run_outcome(data["phase"])
-        return cls(**{**data, "labels": dict(data.get("labels", {}))})

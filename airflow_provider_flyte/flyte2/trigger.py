@@ -22,9 +22,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
 from airflow_provider_flyte.flyte2.phases import RunState
-from airflow_provider_flyte.flyte2.waiting import RunEvent
+from airflow_provider_flyte.flyte2.waiting import FLYTE2, RunEvent, what
 from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
-from airflow_provider_flyte.waiting import Deadline, Progress
+from airflow_provider_flyte.waiting import Deadline, Progress, existing
 
 ON_KILL_CALL_TIMEOUT = 5.0
 ON_KILL_RETRIES = 2
@@ -89,7 +89,6 @@ class Flyte2RunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_flyte.flyte2.pool import Flyte2ClientPool
-        from airflow_provider_flyte.flyte2.retry import describe, is_transient
 
         policy = PollPolicy(self.poll_interval, ceiling=WATCHED_MAX_INTERVAL)
         deadline = Deadline(self.deadline)
@@ -100,15 +99,14 @@ class Flyte2RunTrigger(BaseTrigger):
             # Held for the whole wait: the loop's client stays open between polls.
             async with Flyte2ClientPool.current().client(self.conn_id):
                 while not deadline.passed:
+                    # The sync side's observe_with, awaited: the same outage rule and "does not exist".
                     try:
-                        seen = await hook.afind_run(self.org, self.project, self.domain, self.name)
+                        found = await hook.afind_run(self.org, self.project, self.domain, self.name)
                     except Exception as err:
-                        if not is_transient("GetRunDetails", err):
-                            raise FlyteWaitError(f"Flyte 2 refused to tell the state of run {self.name}: {describe(err)}") from err
-                        self.log.warning("Flyte 2 unreachable while waiting for %s (%s); will ask again", self.name, describe(err))
+                        if not FLYTE2.outage(self.name, err, self.log):
+                            raise FlyteWaitError(f"Flyte 2 refused to tell the state of run {self.name}: {FLYTE2.describe(err)}") from err
                     else:
-                        if seen is None:
-                            raise FlyteWaitError(f"Flyte 2 run {self.project}/{self.domain}/{self.name} does not exist")
+                        seen = existing(found, what(self.project, self.domain, self.name))
                         progress.seen(seen)
                         last = seen
                         if seen.is_terminal:

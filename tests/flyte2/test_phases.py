@@ -60,3 +60,15 @@ def test_a_state_survives_a_trigger_event_round_trip():
 def test_a_state_with_an_unknown_phase_is_refused_from_an_event():
     with pytest.raises(ValueError, match="Unknown Flyte 2 action phase"):
         RunState.from_dict({**state("RUNNING").to_dict(), "phase": "DREAMING"})
+
+
+def test_a_flyte_1_only_phase_is_refused_by_the_flyte_2_table_from_an_event():
+    with pytest.raises(ValueError, match="Unknown Flyte 2 action phase 'SUCCEEDING'"):
+        RunState.from_dict({**state("RUNNING").to_dict(), "phase": "SUCCEEDING"})
+
+
+def test_a_flyte_2_only_phase_is_refused_by_the_flyte_1_table_from_an_event():
+    from airflow_provider_flyte.phases import ExecutionState
+
+    with pytest.raises(ValueError, match="Unknown Flyte execution phase 'RECOVERED'"):
+        ExecutionState.from_dict({"project": "p", "domain": "d", "name": "n", "phase": "RECOVERED"})

@@ -11,6 +11,7 @@ from connectrpc.code import Code
 from airflow_provider_flyte.exceptions import FlyteProviderError
 from airflow_provider_flyte.flyte2.hook import Flyte2Hook
 from airflow_provider_flyte.flyte2.messages import RunOptions
+from airflow_provider_flyte.flyte2.phases import RunState
 from airflow_provider_flyte.flyte2.pool import Flyte2ClientPool
 from airflow_provider_flyte.flyte2.trigger import Flyte2RunTrigger
 from airflow_provider_flyte.flyte2.waiting import RunEvent
@@ -149,3 +150,11 @@ def test_an_event_about_another_run_is_refused():
 
     with pytest.raises(FlyteProviderError, match="is about flytesnacks/development/other, but this task waits for"):
         RunEvent.parse(event, [PROJECT, DOMAIN, "mine"])
+
+
+def test_an_event_carries_a_run_state_with_its_org():
+    state = {"project": PROJECT, "domain": DOMAIN, "name": "mine", "phase": "RECOVERED", "org": "acme"}
+
+    parsed = RunEvent.parse({"status": "terminal", "state": state, "message": "", "deadline": None})
+
+    assert isinstance(parsed.state, RunState) and parsed.state.org == "acme" and parsed.state.is_terminal
