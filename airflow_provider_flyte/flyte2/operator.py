@@ -12,8 +12,10 @@ waiting phase      reattach and wait (PAUSED included: the run is not over)
 SUCCEEDED,         finish with its outputs; nothing is created
 RECOVERED
 FAILED/TIMED_OUT   run the task again as a new run under this try's name (``-r<try>``), with
-                   the same task version and inputs; the same for a run Airflow itself
-                   aborted (task killed or timed out: its abort reason says so)
+                   the same task version and this try's inputs (rendered again for each try,
+                   so a template of ``ti.try_number`` or of an upstream's XCom may give others);
+                   the same for a run Airflow itself aborted (task killed or timed out: its
+                   abort reason says so)
 ABORTED            by anyone else: fail without running again or retrying (stopped on purpose)
 =================  =====================================================================
 """
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_flyte import waiting as shared
-from airflow_provider_flyte.compat import conf, task_instance_url
+from airflow_provider_flyte.compat import conf, degraded, task_instance_url
 from airflow_provider_flyte.exceptions import FlyteWaitTimeout
 from airflow_provider_flyte.flyte2 import waiting
 from airflow_provider_flyte.flyte2.hook import Flyte2Hook
@@ -50,6 +52,10 @@ RUN_NAME_MAX = 30
 # First tries' names leave room for "-r<try>" (tries up to 99) so a retry's name keeps every
 # character of the hash.
 BASE_NAME_LENGTH = RUN_NAME_MAX - 4
+# A task killed while its CreateRun is in flight finds no run yet: it looks again this long (every
+# ON_KILL_LOOK_EVERY) for the run the server may still be creating, and aborts it when it appears.
+ON_KILL_CREATE_GRACE = 5.0
+ON_KILL_LOOK_EVERY = 0.25
 
 
 def validate_run_name(name: str) -> str:
@@ -147,6 +153,7 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
         self.push_outputs = push_outputs
         self.abort_on_kill = abort_on_kill
         self._watching: tuple[str, str, str, str] | None = None
+        self._create_sent: tuple[str, str, str, str] | None = None
         self._stop_cause = ""
 
     @cached_property
@@ -231,6 +238,7 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
                 f"Flyte2Operator {self.task_id!r}: inputs must render to a dict, got {type(self.inputs).__name__}: {self.inputs!r}"
             )
         self._claim(context, org, project, domain, name)
+        self._create_sent = (org, project, domain, name)
         state = self.hook.launch(task, org, project, domain, name, self.inputs, self._options(context))
         t = task.task_id
         self.log.info("Created run of task %s@%s: %s", t.name, t.version, state.summary())
@@ -251,10 +259,13 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
     # -- running ----------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> str:
-        state = self._start(context)
-        if not self.wait_for_termination:
-            return state.name
-        return self._wait_and_finish(context, state, Deadline.after(self.timeout))
+        try:
+            state = self._start(context)
+            if not self.wait_for_termination:
+                return state.name
+            return self._wait_and_finish(context, state, Deadline.after(self.timeout))
+        finally:
+            self.hook.close()  # also when deferring: the triggerer has its own client
 
     def _wait_and_finish(self, context: Context, state: RunState, deadline: Deadline) -> str:
         """Wait for ``state``'s run, and for the run that replaces it if an earlier try's kill
@@ -282,8 +293,8 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
     def _defer(self, context: Context, state: RunState, deadline: Deadline) -> None:
         from airflow_provider_flyte.flyte2.trigger import Flyte2RunTrigger
 
-        # (No compat.degraded("trigger-on-kill") here: its words are about FlyteAdmin executions, which
-        # the listener stops; a deferred Flyte 2 run is aborted by the trigger's on_kill only, on 3.3+.)
+        if self.abort_on_kill:
+            degraded("flyte2-trigger-on-kill")  # before 3.3 no trigger on_kill aborts the deferred run
         self.defer(
             trigger=Flyte2RunTrigger(
                 conn_id=self.flyte2_conn_id,
@@ -303,14 +314,17 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
         self, context: Context, event: Any, expected: list[str] | None = None, deadline: float | None = None
     ) -> str:
         """Resume from the trigger with the run's final state (or the deadline's passing)."""
-        resumed = waiting.resume(event, expected, deadline)
-        s = resumed.state
-        self._claim(context, s.org, s.project, s.domain, s.name)
-        state = self._give_up(resumed.state) if resumed.deadline_passed else resumed.state
-        successor = self._successor(context, state)
-        if successor is None:
-            return self._finish(context, state)
-        return self._wait_and_finish(context, successor, resumed.deadline)
+        try:
+            resumed = waiting.resume(event, expected, deadline)
+            s = resumed.state
+            self._claim(context, s.org, s.project, s.domain, s.name)
+            state = self._give_up(resumed.state) if resumed.deadline_passed else resumed.state
+            successor = self._successor(context, state)
+            if successor is None:
+                return self._finish(context, state)
+            return self._wait_and_finish(context, successor, resumed.deadline)
+        finally:
+            self.hook.close()
 
     def _give_up(self, state: RunState) -> RunState:
         """The operator's timeout expired: abort the run, unless it finished meanwhile."""
@@ -329,9 +343,36 @@ class Flyte2Operator(RendersNativeFields, waiting.Flyte2Waiter, BaseOperator):
 
     def on_kill(self) -> None:
         """Killing the Airflow task aborts the Flyte 2 run it created or was waiting for, even
-        one whose CreateRun was still in flight."""
+        one whose CreateRun was still in flight: when no run is found yet but its CreateRun was
+        sent, it looks again for up to ``ON_KILL_CREATE_GRACE`` seconds and aborts the run when it
+        appears (a run created after that is left going, and says so in the log).
+
+        It uses a client of its own, closed when done: the task's may be in the middle of a call
+        (SIGTERM interrupts it) or already closed (``execution_timeout`` kills after ``execute``)."""
         if not (self.abort_on_kill and self._watching):
             return
         org, project, domain, name = self._watching
-        if self.hook.abort(org, project, domain, name, self._stop_cause):
-            self.log.info("Aborted Flyte 2 run %s/%s/%s", project, domain, name)
+        hook = self.hook.fresh()
+        try:
+            found = hook.find_run(org, project, domain, name)
+            if found is None and self._create_sent == self._watching:
+                found = self._created_meanwhile(hook, org, project, domain, name)
+            if found is not None and hook.abort(org, project, domain, name, self._stop_cause):
+                self.log.info("Aborted Flyte 2 run %s/%s/%s", project, domain, name)
+        finally:
+            hook.close()
+
+    def _created_meanwhile(self, hook: Flyte2Hook, org: str, project: str, domain: str, name: str) -> RunState | None:
+        import time
+
+        give_up = time.monotonic() + ON_KILL_CREATE_GRACE
+        while time.monotonic() < give_up:
+            time.sleep(ON_KILL_LOOK_EVERY)
+            found = hook.find_run(org, project, domain, name)
+            if found is not None:
+                return found
+        self.log.warning(
+            "Flyte 2 run %s/%s/%s was being created when the task was killed and did not appear within %ss; "
+            "if it appears later it is not aborted", project, domain, name, ON_KILL_CREATE_GRACE,
+        )
+        return None

@@ -65,6 +65,14 @@ class Flyte2RunSensor(waiting.Flyte2Waiter, BaseSensorOperator):
         return self.run_name
 
     def execute(self, context: Context) -> Any:
+        try:
+            return self._execute(context)
+        finally:
+            self.hook.close()  # every mode ends here: done, rescheduled or deferred
+
+    def _execute(self, context: Context) -> Any:
+        # No compat.degraded("flyte2-trigger-on-kill"): a sensor never aborts its run, so a trigger
+        # that cannot call on_kill changes nothing for it.
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):
@@ -98,10 +106,13 @@ class Flyte2RunSensor(waiting.Flyte2Waiter, BaseSensorOperator):
         return True
 
     def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> None:
-        resumed = waiting.resume(event, expected, None)
-        if resumed.deadline_passed:
-            raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {self.timeout}s expired"))
-        self._conclude(context, resumed.state)
+        try:
+            resumed = waiting.resume(event, expected, None)
+            if resumed.deadline_passed:
+                raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {self.timeout}s expired"))
+            self._conclude(context, resumed.state)
+        finally:
+            self.hook.close()
 
     def _conclude(self, context: Context, state: RunState) -> None:
         if self.soft_fail and state.outcome is not Outcome.SUCCEEDED:

@@ -77,11 +77,25 @@ def test_a_wrong_input_fails_the_task_before_any_run_exists(airflow_db, flyte2_c
 
 
 def test_killing_the_task_aborts_the_run(airflow_db, flyte2_conn, flyte2_service):
-    run = run_dag(flyte2_dag("f2_killed", "provider.nap", {"seconds": 60.0}, execution_timeout=timedelta(seconds=3)))
+    run = run_dag(flyte2_dag("f2_killed", "provider.nap", {"seconds": 60.0}, execution_timeout=timedelta(seconds=5)))
 
     assert run.state == "failed"
     ended = flyte2_service.wait_for_phase(base_name("f2_killed", run.run_id), {"ABORTED"}, timeout=30)
     assert ended.abort_reason == f"Stopped by Airflow: task f2_killed.run try 1 (run {run.run_id}) was stopped"
+
+
+def test_a_task_killed_while_its_create_run_is_in_flight_aborts_the_run_once_it_appears(
+    airflow_db, flyte2_conn, flyte2_service, faults
+):
+    # The server creates the run 6 s after CreateRun arrives; the task is killed at 4 s, before it exists.
+    faults.set_latency(6.0, method="CreateRun")
+    dag = flyte2_dag("f2_kill_creating", "provider.nap", {"seconds": 60.0}, run_name="f2-kill-creating", execution_timeout=timedelta(seconds=4))
+
+    run = run_dag(dag)
+
+    assert run.state == "failed"
+    ended = flyte2_service.wait_for_phase("f2-kill-creating", {"ABORTED"}, timeout=30)
+    assert ended.abort_reason.startswith("Stopped by Airflow: task f2_kill_creating.run try 1")
 
 
 def test_a_run_aborted_in_flyte_fails_the_task_with_the_cause_and_no_retry(airflow_db, flyte2_conn, flyte2_service, capfd):
@@ -138,7 +152,7 @@ def test_a_retry_reattaches_to_the_run_an_earlier_try_created(airflow_db, flyte2
 def test_a_run_airflow_aborted_is_run_again_by_the_next_try(airflow_db, flyte2_conn, flyte2_service):
     dag = flyte2_dag(
         "f2_rerun", "provider.nap", {"seconds": "{{ 60.0 if ti.try_number == 1 else 0.5 }}"},
-        retries=1, retry_delay=timedelta(0), execution_timeout=timedelta(seconds=3),
+        retries=1, retry_delay=timedelta(0), execution_timeout=timedelta(seconds=10), poll_interval=0.3,
     )
 
     run = run_dag(dag)
@@ -218,7 +232,7 @@ def test_an_earlier_tries_kill_landing_on_the_reattached_run_runs_the_task_again
     killer = threading.Thread(target=abort_once_try_two_runs, daemon=True)
     killer.start()
     dag = flyte2_dag(
-        "f2_late_kill", "provider.nap", {"seconds": "{{ 8.0 if ti.try_number == 1 else 0.5 }}"},
+        "f2_late_kill", "provider.nap", {"seconds": "{{ 30.0 if ti.try_number == 1 else 0.5 }}"},
         retries=1, retry_delay=timedelta(0), pre_execute=_create_long_nap_then_lose_the_worker, poll_interval=0.3,
     )
 
@@ -238,7 +252,7 @@ def _create_long_nap_then_lose_the_worker(context) -> None:
     if ti.try_number == 1:
         hook = Flyte2Hook("flyte2_conn")
         name = execution_name(ti.dag_id, ti.run_id, ti.task_id, -1, max_length=BASE_NAME_LENGTH)
-        hook.launch(hook.resolve_task("", PROJECT, DOMAIN, "provider.nap"), "", PROJECT, DOMAIN, name, {"seconds": 8.0}, RunOptions(labels=airflow_labels(ti)))
+        hook.launch(hook.resolve_task("", PROJECT, DOMAIN, "provider.nap"), "", PROJECT, DOMAIN, name, {"seconds": 30.0}, RunOptions(labels=airflow_labels(ti)))
         raise RuntimeError("worker lost after CreateRun")
 
 
