@@ -3,7 +3,7 @@
 The parent writes the action's folder (``job.json`` naming the file and task, ``inputs.pb``) and starts
 ``python -m airflow_provider_flyte.local_flyte2.runner FOLDER`` in a new session (its own process group,
 so killing the group also ends anything the task started). The child imports the user's file, turns the
-inputs into Python values with the SDK's type engine, calls the function (awaiting it when it is a
+inputs into Python values with the SDK's type engine, writes ``started``, calls the function (awaiting it when it is a
 coroutine, as Flyte 2 tasks often are), and writes ``outputs.pb`` or, when the function raised,
 ``error.json`` with the message the run's ``error_info`` carries.
 """
@@ -26,6 +26,7 @@ INPUTS_FILE = "inputs.pb"
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.json"
 LOG_FILE = "log.txt"
+STARTED_FILE = "started"  # written just before the task function is called: its timeout counts from then
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ async def _run(folder: Path) -> int:
     proto_inputs = common_pb2.Inputs.FromString((folder / INPUTS_FILE).read_bytes())
     try:
         kwargs = await convert.convert_from_inputs_to_native(task.native_interface, convert.Inputs(proto_inputs))
+        (folder / STARTED_FILE).touch()
         result = task.func(**kwargs)
         if inspect.isawaitable(result):
             result = await result

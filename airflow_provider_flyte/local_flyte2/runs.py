@@ -223,13 +223,21 @@ class RunStore:
 
     async def abort(self, run: Run, reason: str, principal: str) -> None:
         """Abort a run: kill its process tree; its execution then ends it ABORTED (as the real service,
-        AbortRun answers before the run is ABORTED). A finished run stays as it ended."""
-        if run.done or run.abort_requested:
-            return
-        run.abort_requested = True
-        run.abort_info = run_definition_pb2.AbortInfo(
+        AbortRun answers before the run is ABORTED). A finished run is marked ABORTED too, keeping when
+        it ended, as open-source Flyte 2 does (its AbortRun updates the root action whatever its phase)."""
+        info = run_definition_pb2.AbortInfo(
             reason=reason, aborted_by=identity_pb2.EnrichedIdentity(user=identity_pb2.User(spec=identity_pb2.UserSpec(user_handle=principal)))
         )
+        if run.done:
+            async with self._changed:
+                run.abort_info = info
+                run.phase = phase_pb2.ACTION_PHASE_ABORTED
+                self._changed.notify_all()
+            return
+        if run.abort_requested:
+            return
+        run.abort_requested = True
+        run.abort_info = info
         if run.starting:
             if run.process is not None:
                 runner.kill(run.process)  # its execution sees the abort once the process is gone, and ends the run
@@ -301,6 +309,16 @@ class RunStore:
             message = f"the local Flyte 2 run service could not run the task: {exc!r}"
             await self._finish(run, phase_pb2.ACTION_PHASE_FAILED, run_definition_pb2.ErrorInfo(message=message, kind=_SYSTEM, code="LocalServiceError"))
 
+    @staticmethod
+    async def _function_started(run: Run, process: asyncio.subprocess.Process, poll: float = 0.02) -> None:
+        """Return once the runner is calling the task function, or has exited before it could."""
+        started = run.folder / runner.STARTED_FILE
+        while process.returncode is None and not started.exists():
+            try:
+                await asyncio.wait_for(asyncio.shield(process.wait()), timeout=poll)
+            except asyncio.TimeoutError:
+                pass
+
     async def _run_task(self, run: Run) -> None:
         run.starting = True
         runner.prepare(run.folder, run.task.source_file, run.task.name, run.inputs.SerializeToString())
@@ -311,6 +329,9 @@ class RunStore:
             run.started_at = time.time()
             await self._set_phase(run, phase_pb2.ACTION_PHASE_RUNNING)
         try:
+            # The task's timeout counts from its function's start, not from the interpreter's (which
+            # imports Flyte and the task's file first: seconds on a loaded machine).
+            await self._function_started(run, process)
             await asyncio.wait_for(process.wait(), timeout=run.task.timeout_seconds)
         except asyncio.TimeoutError:
             runner.kill(process)

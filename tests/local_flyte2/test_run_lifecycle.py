@@ -95,13 +95,13 @@ def test_abort_kills_the_task_and_the_processes_it_started_and_keeps_reason_and_
         time.sleep(0.05)
 
 
-def test_aborting_a_finished_run_leaves_it_as_it_ended(service, runs):
+def test_aborting_a_finished_run_marks_it_aborted_as_open_source_flyte_does(service, runs):
     runs.create_run(create_request(service, "finished", "arithmetic.add", inputs(x=integer(1))))
     service.wait_for_phase("finished")
     runs.abort_run(run_service_pb2.AbortRunRequest(run_id=run_id("finished"), reason="too late"))
     details = runs.get_run_details(run_service_pb2.GetRunDetailsRequest(run_id=run_id("finished"))).details
-    assert details.action.status.phase == phase_pb2.ACTION_PHASE_SUCCEEDED
-    assert not details.action.HasField("abort_info")
+    assert details.action.status.phase == phase_pb2.ACTION_PHASE_ABORTED
+    assert details.action.abort_info.reason == "too late"
 
 
 def test_an_unknown_run_is_not_found(service, runs):
