@@ -230,11 +230,27 @@ def _scalar_to_json(scalar: Any) -> Any:
         if scalar.binary.tag == "msgpack":
             import msgpack
 
-            return msgpack.unpackb(scalar.binary.value, strict_map_key=False)
+            return json_safe(msgpack.unpackb(scalar.binary.value, strict_map_key=False))
         return base64.b64encode(scalar.binary.value).decode()
     if which == "error":
         return {"failed_node_id": scalar.error.failed_node_id, "message": scalar.error.message}
     return None
+
+
+BYTES_KEY = "$base64"
+
+
+def json_safe(value: Any) -> Any:
+    """A msgpack-decoded value XCom can store as JSON: ``bytes`` (which msgpack keeps apart from
+    strings, and JSON has no type for) become ``{"$base64": "<standard base64>"}``, and map keys
+    that are not strings become their ``str()``, as JSON would write them."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {BYTES_KEY: base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def literal_to_json(literal: Any) -> Any:
