@@ -32,7 +32,6 @@ class RunOptions:
     overwrite_cache: bool = False
     cluster_pool: str = ""
     queue: str = ""
-    raw_data_prefix: str = ""
 
     def run_spec(self) -> Any:
         spec = run_pb2.RunSpec(
@@ -45,8 +44,6 @@ class RunOptions:
         )
         if self.interruptible is not None:
             spec.interruptible.CopyFrom(wrappers_pb2.BoolValue(value=self.interruptible))
-        if self.raw_data_prefix:
-            spec.raw_data_storage.CopyFrom(run_pb2.RawDataStorage(raw_data_prefix=self.raw_data_prefix))
         return spec
 
 
