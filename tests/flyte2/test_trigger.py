@@ -102,7 +102,8 @@ async def test_an_outage_longer_than_the_clients_retries_does_not_end_the_wait(f
 
 @pytest.mark.asyncio
 async def test_waits_in_one_event_loop_share_one_client(flyte2_conn):
-    names = [start(f"trig-shared-{i}", "provider.nap", {"seconds": 1.5}) for i in range(3)]
+    # Naps long enough that all three waits are still open when counted, on a loaded machine too.
+    names = [start(f"trig-shared-{i}", "provider.nap", {"seconds": 5.0}) for i in range(3)]
     pool = Flyte2ClientPool.current()
     seen: list[int] = []
 
