@@ -41,3 +41,13 @@ def test_soft_fail_skips_when_the_run_did_not_succeed(airflow_db, flyte2_conn):
     run = run_dag(sensor_dag("f2_sensor_soft", name, soft_fail=True, poke_interval=0.2))
 
     assert task_instance(run, "wait").state == "skipped"
+
+
+def test_the_sensor_closes_its_client_when_the_task_ends(flyte2_conn, flyte2_service):
+    name = start("sensor-closes", "provider.scale", {"values": [1]})
+    flyte2_service.wait_for_phase(name)
+    sensor = Flyte2RunSensor(task_id="wait", run_name=name, flyte2_conn_id=flyte2_conn, poke_interval=0.2)
+
+    sensor.execute({})  # poke mode reads nothing of the context
+
+    assert "client" not in sensor.hook.__dict__  # closed and dropped; a later call would open another
