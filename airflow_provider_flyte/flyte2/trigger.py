@@ -20,25 +20,12 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
+from airflow_provider_flyte.exceptions import FlyteWaitError
 from airflow_provider_flyte.flyte2.phases import RunState
 from airflow_provider_flyte.flyte2.waiting import FLYTE2, RunEvent, what
 from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
+from airflow_provider_flyte.triggering import check_kwargs, on_kill_budget, run_unstoppable
 from airflow_provider_flyte.waiting import Deadline, Progress, existing
-
-ON_KILL_CALL_TIMEOUT = 5.0
-ON_KILL_RETRIES = 2
-_UNSTOPPABLE: set[asyncio.Task[None]] = set()
-
-
-def _check_kwargs(kwargs: dict[str, Any]) -> None:
-    """Fail before deferring (before the triggerer stores them) on kwargs it cannot keep."""
-    for key, value in kwargs.items():
-        if value is not None and not isinstance(value, (str, int, float)):
-            raise FlyteProviderError(f"Trigger argument {key!r} must be a string or number, got {type(value).__name__}")
-    for key in ("conn_id", "project", "domain", "name"):
-        if not kwargs.get(key):
-            raise FlyteProviderError(f"Trigger argument {key!r} must be a non-empty string")
 
 
 class Flyte2RunTrigger(BaseTrigger):
@@ -64,7 +51,7 @@ class Flyte2RunTrigger(BaseTrigger):
         self.deadline = deadline
         self.waiting_since = waiting_since if waiting_since is not None else time.time()
         self.kill_cause = kill_cause
-        _check_kwargs(self.serialize()[1])
+        check_kwargs(self.serialize()[1])
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -125,14 +112,10 @@ class Flyte2RunTrigger(BaseTrigger):
         runs as a task of its own, so a repeated cancel of ``on_kill`` does not stop it."""
         if not self.kill_cause:
             return
-        task = asyncio.get_running_loop().create_task(self._abort())
-        _UNSTOPPABLE.add(task)
-        task.add_done_callback(_UNSTOPPABLE.discard)
-        await asyncio.shield(task)
+        await run_unstoppable(self._abort())
 
     async def _abort(self) -> None:
-        budget = {"timeout": ON_KILL_CALL_TIMEOUT, "retries": ON_KILL_RETRIES}
-        if await self._hook().aabort(self.org, self.project, self.domain, self.name, self.kill_cause, **budget):
+        if await self._hook().aabort(self.org, self.project, self.domain, self.name, self.kill_cause, **on_kill_budget()):
             self.log.info("Aborted Flyte 2 run %s", self.name)
 
     def _event(self, status: str, state: RunState | None, message: str = "") -> TriggerEvent:

@@ -14,36 +14,22 @@ lets the operator cancel the execution when its ``timeout`` expires, which
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_flyte.exceptions import FlyteProviderError, FlyteWaitError
+from airflow_provider_flyte.exceptions import FlyteWaitError
 from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import WATCHED_MAX_INTERVAL, PollPolicy
 from airflow_provider_flyte.signals.pending import GateReporter
+from airflow_provider_flyte.triggering import check_kwargs, on_kill_budget, run_unstoppable
 from airflow_provider_flyte.waiting import PROGRESS_EVERY, Deadline, FlyteTriggerEvent, Progress
 
 __all__ = ["FlyteExecutionTrigger", "FlyteTriggerEvent"]
 
-ON_KILL_CALL_TIMEOUT = 5.0
 GATE_LOOK_EVERY = 15.0  # seconds between looks for a paused gate, only for workflows with gates
-ON_KILL_RETRIES = 2
-# Terminations under way; referenced so the loop does not drop them when on_kill is cancelled.
-_UNSTOPPABLE: set[asyncio.Task[None]] = set()
-
-
-def _check_kwargs(kwargs: dict[str, Any]) -> None:
-    """Fail before deferring (and so before the triggerer stores them) on unserialisable kwargs."""
-    for key, value in kwargs.items():
-        if value is not None and not isinstance(value, (str, int, float)):
-            raise FlyteProviderError(f"Trigger argument {key!r} must be a string or number, got {type(value).__name__}")
-    for key in ("conn_id", "project", "domain", "name"):
-        if not kwargs.get(key):
-            raise FlyteProviderError(f"Trigger argument {key!r} must be a non-empty string")
 
 
 class FlyteExecutionTrigger(BaseTrigger):
@@ -67,7 +53,7 @@ class FlyteExecutionTrigger(BaseTrigger):
         self.deadline = deadline
         self.waiting_since = waiting_since if waiting_since is not None else time.time()
         self.kill_cause = kill_cause
-        _check_kwargs(self.serialize()[1])
+        check_kwargs(self.serialize()[1])
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -131,17 +117,13 @@ class FlyteExecutionTrigger(BaseTrigger):
         """
         if not self.kill_cause:
             return
-        task = asyncio.get_running_loop().create_task(self._terminate())
-        _UNSTOPPABLE.add(task)
-        task.add_done_callback(_UNSTOPPABLE.discard)
-        await asyncio.shield(task)
+        await run_unstoppable(self._terminate())
 
     async def _terminate(self) -> None:
         from airflow_provider_flyte.hooks.flyte import FlyteHook
 
         hook = FlyteHook(self.conn_id)
-        budget = {"timeout": ON_KILL_CALL_TIMEOUT, "retries": ON_KILL_RETRIES}
-        if await hook.aterminate(self.project, self.domain, self.name, self.kill_cause, **budget):
+        if await hook.aterminate(self.project, self.domain, self.name, self.kill_cause, **on_kill_budget()):
             self.log.info("Terminated Flyte execution %s", self.name)
 
     def _event(self, status: str, state: ExecutionState | None, message: str = "") -> TriggerEvent:
