@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_flyte.exceptions import FlyteConnectionError
-from airflow_provider_flyte.hooks.connection import DEFAULT_RETRIES, DEFAULT_TIMEOUT, _as_bool, _as_number, _as_words
+from airflow_provider_flyte.hooks.connection import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    _as_bool,
+    auth_mode_of,
+    common_fields,
+    extras_of,
+)
 from airflow_provider_flyte.provider_info import FLYTE2_AUTH_MODES as AUTH_MODES
 
 CONN_TYPE = "flyte2"
@@ -96,11 +103,8 @@ class Flyte2ConnectionConfig:
         password: str | None,
         extra: Mapping[str, Any] | None,
     ) -> Flyte2ConnectionConfig:
-        extra = {k.removeprefix("extra__flyte2__"): v for k, v in dict(extra or {}).items()}
-        auth_mode = str(extra.get("auth_mode") or ("client_credentials" if login and password else "none"))
-        auth_mode = auth_mode.strip().lower().replace("-", "_")
-        if auth_mode not in AUTH_MODES:
-            raise FlyteConnectionError(f"Connection extra 'auth_mode' must be one of {list(AUTH_MODES)}, got {auth_mode!r}")
+        extra = extras_of(extra, CONN_TYPE)
+        auth_mode = auth_mode_of(extra, login, password, AUTH_MODES, {})
         org = str(extra.get("org") or "")
         endpoint = str(extra.get("endpoint") or "")
         client_id, secret = login or None, password or None
@@ -121,17 +125,11 @@ class Flyte2ConnectionConfig:
             conn_id=conn_id,
             url=base_url(endpoint, insecure),
             org=org,
-            project=extra.get("project") or None,
-            domain=extra.get("domain") or None,
             auth_mode=auth_mode,
             client_id=client_id,
             secret=secret,
             token_url=extra.get("token_url") or None,
-            scopes=_as_words("scopes", extra.get("scopes")),
-            audience=extra.get("audience") or None,
-            console_url=(extra.get("console_url") or "").rstrip("/") or None,
-            timeout=float(_as_number("timeout", extra.get("timeout", DEFAULT_TIMEOUT), float, 0.1)),
-            retries=int(_as_number("retries", extra.get("retries", DEFAULT_RETRIES), int, 0)),
+            **common_fields(extra),
         )
 
     def decoded_secrets(self) -> tuple[str, ...]:

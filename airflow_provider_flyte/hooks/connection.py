@@ -72,6 +72,37 @@ def _as_words(name: str, value: Any) -> tuple[str, ...]:
     raise FlyteConnectionError(f"Connection extra {name!r} must be a list or a string, got {value!r}")
 
 
+def extras_of(extra: Mapping[str, Any] | None, conn_type: str) -> dict[str, Any]:
+    """The connection's extras; Airflow 2 style forms prefix them (``extra__flyte__``): accept both."""
+    return {k.removeprefix(f"extra__{conn_type}__"): v for k, v in dict(extra or {}).items()}
+
+
+def auth_mode_of(
+    extra: Mapping[str, Any], login: str | None, password: str | None, modes: list[str], aliases: Mapping[str, str]
+) -> str:
+    """The ``auth_mode`` extra, normalised (``client-credentials``, other spellings in ``aliases``);
+    without one, ``client_credentials`` when Login and Password are set, else ``none``."""
+    auth_mode = str(extra.get("auth_mode") or ("client_credentials" if login and password else "none"))
+    auth_mode = auth_mode.strip().lower().replace("-", "_")
+    auth_mode = aliases.get(auth_mode, auth_mode)
+    if auth_mode not in modes:
+        raise FlyteConnectionError(f"Connection extra 'auth_mode' must be one of {list(modes)}, got {auth_mode!r}")
+    return auth_mode
+
+
+def common_fields(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields ``flyte`` and ``flyte2`` connections read alike: defaults, console, call budget."""
+    return {
+        "project": extra.get("project") or None,
+        "domain": extra.get("domain") or None,
+        "scopes": _as_words("scopes", extra.get("scopes")),
+        "audience": extra.get("audience") or None,
+        "console_url": (extra.get("console_url") or "").rstrip("/") or None,
+        "timeout": float(_as_number("timeout", extra.get("timeout", DEFAULT_TIMEOUT), float, 0.1)),
+        "retries": int(_as_number("retries", extra.get("retries", DEFAULT_RETRIES), int, 0)),
+    }
+
+
 def _endpoint(host: str | None, port: int | None, endpoint: str | None) -> str:
     """``host:port`` for grpc from either the endpoint extra (``dns:///h:p`` allowed) or host/port."""
     target = (endpoint or "").strip()
@@ -124,14 +155,8 @@ class FlyteConnectionConfig:
         password: str | None,
         extra: Mapping[str, Any] | None,
     ) -> FlyteConnectionConfig:
-        extra = dict(extra or {})
-        # Extras set through Airflow 2 style forms carry a prefix; accept both spellings.
-        extra = {k.removeprefix("extra__flyte__"): v for k, v in extra.items()}
-        auth_mode = str(extra.get("auth_mode") or ("client_credentials" if login and password else "none"))
-        auth_mode = auth_mode.strip().lower().replace("-", "_")
-        auth_mode = FLYTEKIT_AUTH_MODES.get(auth_mode, auth_mode)
-        if auth_mode not in AUTH_MODES:
-            raise FlyteConnectionError(f"Connection extra 'auth_mode' must be one of {AUTH_MODES}, got {auth_mode!r}")
+        extra = extras_of(extra, "flyte")
+        auth_mode = auth_mode_of(extra, login, password, AUTH_MODES, FLYTEKIT_AUTH_MODES)
         if auth_mode == "client_credentials" and not (login and password):
             raise FlyteConnectionError(
                 "auth_mode client_credentials needs the client id in Login and the client secret in Password"
@@ -143,20 +168,14 @@ class FlyteConnectionConfig:
         return cls(
             conn_id=conn_id,
             endpoint=_endpoint(host, port, extra.get("endpoint")),
-            project=extra.get("project") or None,
-            domain=extra.get("domain") or None,
             auth_mode=auth_mode,
             client_id=login or None,
             client_secret=password or None,
             insecure=insecure,
             insecure_skip_verify=_as_bool("insecure_skip_verify", extra.get("insecure_skip_verify", False)),
             ca_cert_path=extra.get("ca_cert_path") or None,
-            scopes=_as_words("scopes", extra.get("scopes")),
-            audience=extra.get("audience") or None,
             command=command,
-            console_url=(extra.get("console_url") or "").rstrip("/") or None,
-            timeout=float(_as_number("timeout", extra.get("timeout", DEFAULT_TIMEOUT), float, 0.1)),
-            retries=int(_as_number("retries", extra.get("retries", DEFAULT_RETRIES), int, 0)),
+            **common_fields(extra),
         )
 
     def console_base(self) -> str:
