@@ -305,3 +305,42 @@ def resume_as(
 def resume(event: Any, expected: Sequence[str] | None, deadline: float | None) -> Resumed[ExecutionState]:
     """``resume_as`` for a FlyteAdmin execution's event."""
     return resume_as(ExecutionState, FlyteTriggerEvent, event, expected, deadline)
+
+
+# What the sensors of both Flytes (``sensors.flyte``, ``flyte2.sensor``) do alike with a state.
+
+
+def sensor_poked(state: S | None, log: Log, conclude: Callable[[S], None]) -> bool:
+    """A poke's answer for ``state`` (None: not known this time): done only when it is terminal,
+    and then ``conclude``d."""
+    if state is None:
+        return False
+    log.info("%s", state.summary())
+    if not state.is_terminal:
+        return False
+    conclude(state)
+    return True
+
+
+def sensor_resumed(resumed: Resumed[S], timeout: float) -> S:
+    """The state a deferred sensor resumes with; the sensor's timeout passing first fails it."""
+    from airflow_provider_flyte.compat import AirflowSensorTimeout
+
+    if resumed.deadline_passed:
+        raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {timeout}s expired"))
+    return resumed.state
+
+
+def sensor_soft_fail(state: ExecutionState, soft_fail: bool) -> None:
+    """A sensor never stops what it watches; with ``soft_fail`` a bad ending skips the task."""
+    from airflow_provider_flyte.compat import AirflowSkipException
+    from airflow_provider_flyte.exceptions import state_message
+    from airflow_provider_flyte.phases import Outcome
+
+    if soft_fail and state.outcome is not Outcome.SUCCEEDED:
+        raise AirflowSkipException(f"soft_fail: {state_message(state)}")
+
+
+def sensor_poke_interval(policy: PollPolicy, run_duration: Callable[[], float], timeout: float) -> float:
+    """The adaptive wait before a sensor's next poke, never past its timeout."""
+    return max(0.0, min(policy.interval(run_duration()), timeout - run_duration()))

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, XComArg
 
 from airflow_provider_flyte import waiting as shared
-from airflow_provider_flyte.compat import AirflowSensorTimeout, AirflowSkipException, conf
-from airflow_provider_flyte.exceptions import FlyteProviderError, state_message
+from airflow_provider_flyte.compat import conf
+from airflow_provider_flyte.exceptions import FlyteProviderError
 from airflow_provider_flyte.flyte2 import waiting
 from airflow_provider_flyte.flyte2.hook import Flyte2Hook
 from airflow_provider_flyte.flyte2.phases import RunState
-from airflow_provider_flyte.phases import Outcome
 from airflow_provider_flyte.polling import PollPolicy
 from airflow_provider_flyte.waiting import Deadline
 
@@ -97,26 +96,16 @@ class Flyte2RunSensor(waiting.Flyte2Waiter, BaseSensorOperator):
     def poke(self, context: Context) -> bool:
         org, project, domain = self._where()
         state = waiting.observe(self.hook, org, project, domain, self._name(), self.log)
-        if state is None:
-            return False
-        self.log.info("%s", state.summary())
-        if not state.is_terminal:
-            return False
-        self._conclude(context, state)
-        return True
+        return shared.sensor_poked(state, self.log, lambda s: self._conclude(context, s))
 
     def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> None:
         try:
-            resumed = waiting.resume(event, expected, None)
-            if resumed.deadline_passed:
-                raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {self.timeout}s expired"))
-            self._conclude(context, resumed.state)
+            self._conclude(context, shared.sensor_resumed(waiting.resume(event, expected, None), self.timeout))
         finally:
             self.hook.close()
 
     def _conclude(self, context: Context, state: RunState) -> None:
-        if self.soft_fail and state.outcome is not Outcome.SUCCEEDED:
-            raise AirflowSkipException(f"soft_fail: {state_message(state)}")
+        shared.sensor_soft_fail(state, self.soft_fail)
         shared.conclude(state, self.log)
         if self.push_outputs:
             outputs = self.hook.get_outputs(state.org, state.project, state.domain, state.name)
@@ -127,4 +116,4 @@ class Flyte2RunSensor(waiting.Flyte2Waiter, BaseSensorOperator):
     ) -> float:
         if not self._adaptive:
             return super()._get_next_poke_interval(started_at, run_duration, poke_count)
-        return max(0.0, min(PollPolicy().interval(run_duration()), self.timeout - run_duration()))
+        return shared.sensor_poke_interval(PollPolicy(), run_duration, self.timeout)

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, XComArg
 
 from airflow_provider_flyte import waiting
-from airflow_provider_flyte.compat import AirflowSensorTimeout, AirflowSkipException, conf
-from airflow_provider_flyte.exceptions import FlyteProviderError, state_message
+from airflow_provider_flyte.compat import conf
+from airflow_provider_flyte.exceptions import FlyteProviderError
 from airflow_provider_flyte.hooks.flyte import FlyteHook
-from airflow_provider_flyte.phases import ExecutionState, Outcome
+from airflow_provider_flyte.phases import ExecutionState
 from airflow_provider_flyte.polling import RESCHEDULE_MIN_INTERVAL, PollPolicy
 from airflow_provider_flyte.waiting import Deadline
 
@@ -87,24 +87,14 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
     def poke(self, context: Context) -> bool:
         project, domain = self._where()
         state = waiting.observe(self.hook, project, domain, self._name(), self.log)
-        if state is None:
-            return False
-        self.log.info("%s", state.summary())
-        if not state.is_terminal:
-            return False
-        self._conclude(context, state)
-        return True
+        return waiting.sensor_poked(state, self.log, lambda s: self._conclude(context, s))
 
     def execute_complete(self, context: Context, event: Any, expected: list[str] | None = None) -> None:
-        resumed = waiting.resume(event, expected, None)
-        if resumed.deadline_passed:
-            raise AirflowSensorTimeout(resumed.state.summary(f"; sensor timeout of {self.timeout}s expired"))
-        self._conclude(context, resumed.state)
+        self._conclude(context, waiting.sensor_resumed(waiting.resume(event, expected, None), self.timeout))
 
     def _conclude(self, context: Context, state: ExecutionState) -> None:
         """A sensor never terminates what it watches; with ``soft_fail`` a bad ending skips."""
-        if self.soft_fail and state.outcome is not Outcome.SUCCEEDED:
-            raise AirflowSkipException(f"soft_fail: {state_message(state)}")
+        waiting.sensor_soft_fail(state, self.soft_fail)
         waiting.conclude(state, self.log)
         if self.push_outputs:
             waiting.push_outputs(context, self.hook, state)
@@ -115,4 +105,4 @@ class FlyteSensor(waiting.FlyteWaiter, BaseSensorOperator):
         if not self._adaptive:
             return super()._get_next_poke_interval(started_at, run_duration, poke_count)
         policy = PollPolicy(initial=RESCHEDULE_MIN_INTERVAL) if self.reschedule else PollPolicy()
-        return max(0.0, min(policy.interval(run_duration()), self.timeout - run_duration()))
+        return waiting.sensor_poke_interval(policy, run_duration, self.timeout)
