@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_flyte.exceptions import FlyteInputError
+from airflow_provider_flyte.literal_json import LiteralReader, unpack_msgpack
 
 
 def describe_type(lt: Any) -> str:
@@ -204,39 +205,6 @@ def build_inputs(task: Any, what: str, inputs: Mapping[str, Any]) -> Any:
     return common_pb2.Inputs(literals=literals)
 
 
-def _scalar_to_json(scalar: Any) -> Any:
-    which = scalar.WhichOneof("value")
-    if which == "primitive":
-        p = scalar.primitive
-        kind = p.WhichOneof("value")
-        if kind == "datetime":
-            return p.datetime.ToDatetime(tzinfo=dt.timezone.utc).isoformat()
-        if kind == "duration":
-            return p.duration.ToTimedelta().total_seconds()
-        return getattr(p, kind) if kind else None
-    if which == "blob":
-        return scalar.blob.uri
-    if which == "structured_dataset":
-        return scalar.structured_dataset.uri
-    if which == "schema":
-        return scalar.schema.uri
-    if which == "union":
-        return literal_to_json(scalar.union.value)
-    if which == "generic":
-        from google.protobuf import json_format
-
-        return json_format.MessageToDict(scalar.generic)
-    if which == "binary":
-        if scalar.binary.tag == "msgpack":
-            import msgpack
-
-            return json_safe(msgpack.unpackb(scalar.binary.value, strict_map_key=False))
-        return base64.b64encode(scalar.binary.value).decode()
-    if which == "error":
-        return {"failed_node_id": scalar.error.failed_node_id, "message": scalar.error.message}
-    return None
-
-
 BYTES_KEY = "$base64"
 
 
@@ -254,16 +222,8 @@ def json_safe(value: Any) -> Any:
 
 
 def literal_to_json(literal: Any) -> Any:
-    which = literal.WhichOneof("value")
-    if which == "scalar":
-        return _scalar_to_json(literal.scalar)
-    if which == "collection":
-        return [literal_to_json(item) for item in literal.collection.literals]
-    if which == "map":
-        return {key: literal_to_json(item) for key, item in literal.map.literals.items()}
-    if which == "offloaded_metadata":
-        return literal_to_json(_read_offloaded(literal.offloaded_metadata.uri))
-    return None
+    """Like Flyte 1's, except that a msgpack value is made JSON-safe (``json_safe``)."""
+    return _READER.literal(literal)
 
 
 def _read_offloaded(uri: str) -> Any:
@@ -273,6 +233,9 @@ def _read_offloaded(uri: str) -> Any:
 
     with fsspec.open(uri, "rb") as blob:
         return literals_pb2.Literal.FromString(blob.read())
+
+
+_READER = LiteralReader(read_offloaded=_read_offloaded, decode_msgpack=lambda data: json_safe(unpack_msgpack(data)))
 
 
 def outputs_to_json(outputs: Any) -> dict[str, Any]:

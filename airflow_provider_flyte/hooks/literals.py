@@ -8,16 +8,15 @@ Python types needed), which is what XCom can carry.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flyteidl.core import literals_pb2, types_pb2
-from google.protobuf import json_format
 
 from airflow_provider_flyte.exceptions import FlyteInputError
 from airflow_provider_flyte.hooks.admin_messages import LaunchTarget
+from airflow_provider_flyte.literal_json import LiteralReader
 
 
 def describe_type(lt: types_pb2.LiteralType) -> str:
@@ -115,48 +114,8 @@ def build_inputs(target: LaunchTarget, inputs: Mapping[str, Any]) -> literals_pb
     return literals_pb2.LiteralMap(literals=literals)
 
 
-def _scalar_to_json(scalar: literals_pb2.Scalar) -> Any:
-    which = scalar.WhichOneof("value")
-    if which == "primitive":
-        p = scalar.primitive
-        kind = p.WhichOneof("value")
-        if kind == "datetime":
-            return p.datetime.ToDatetime(tzinfo=dt.timezone.utc).isoformat()
-        if kind == "duration":
-            return p.duration.ToTimedelta().total_seconds()
-        return getattr(p, kind) if kind else None
-    if which == "blob":
-        return scalar.blob.uri
-    if which == "structured_dataset":
-        return scalar.structured_dataset.uri
-    if which == "schema":
-        return scalar.schema.uri
-    if which == "union":
-        return literal_to_json(scalar.union.value)
-    if which == "generic":
-        return json_format.MessageToDict(scalar.generic)
-    if which == "binary":
-        if scalar.binary.tag == "msgpack":
-            import msgpack
-
-            return msgpack.unpackb(scalar.binary.value, strict_map_key=False)
-        return base64.b64encode(scalar.binary.value).decode()
-    if which == "error":
-        return {"failed_node_id": scalar.error.failed_node_id, "message": scalar.error.message}
-    return None
-
-
 def literal_to_json(literal: literals_pb2.Literal) -> Any:
-    which = literal.WhichOneof("value")
-    if which == "scalar":
-        return _scalar_to_json(literal.scalar)
-    if which == "collection":
-        return [literal_to_json(item) for item in literal.collection.literals]
-    if which == "map":
-        return {key: literal_to_json(item) for key, item in literal.map.literals.items()}
-    if which == "offloaded_metadata":
-        return literal_to_json(_read_blob(literal.offloaded_metadata.uri, literals_pb2.Literal))
-    return None
+    return _READER.literal(literal)
 
 
 def _read_blob(url: str, message: Any) -> Any:
@@ -166,6 +125,9 @@ def _read_blob(url: str, message: Any) -> Any:
 
     with fsspec.open(url, "rb") as blob:
         return message.FromString(blob.read())
+
+
+_READER = LiteralReader(read_offloaded=lambda uri: _read_blob(uri, literals_pb2.Literal))
 
 
 def read_offloaded_literal_map(url: str) -> literals_pb2.LiteralMap:
